@@ -1,0 +1,40 @@
+//! Objects every cluster has from its first start.
+
+use crate::objects::{self, WriteOptions, admit::FieldValidation};
+use crate::state::Api;
+use crate::status::{ApiError, ApiResult};
+use serde_json::json;
+
+/// Namespaces that always exist.
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Creates the system namespaces and the `wasmtime` RuntimeClass if absent.
+pub async fn ensure_defaults(api: &Api) -> ApiResult<()> {
+    let opts = WriteOptions {
+        dry_run: false,
+        field_manager: "brink-apiserver".into(),
+        field_validation: FieldValidation::Strict,
+        applied: false,
+    };
+    let ns = api::registry::find("", "v1", "namespaces").ok_or(ApiError::NoRoute)?;
+    for name in SYSTEM_NAMESPACES {
+        let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        ignore_exists(objects::create(api, ns, None, obj, &opts).await)?;
+    }
+    let rc = api::registry::find("node.k8s.io", "v1", "runtimeclasses").ok_or(ApiError::NoRoute)?;
+    let obj = json!({
+        "apiVersion": "node.k8s.io/v1",
+        "kind": "RuntimeClass",
+        "metadata": {"name": "wasmtime", "labels": {"app.kubernetes.io/managed-by": "brink"}},
+        "handler": "wasmtime",
+    });
+    ignore_exists(objects::create(api, rc, None, obj, &opts).await)?;
+    Ok(())
+}
+
+fn ignore_exists<T>(r: ApiResult<T>) -> ApiResult<()> {
+    match r {
+        Ok(_) | Err(ApiError::AlreadyExists { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,24 @@
+//! brink's Kubernetes API server: REST semantics over the revisioned store,
+//! discovery, OpenAPI, watch, patches, authentication.
+
+pub mod authn;
+pub mod body;
+mod bootstrap;
+mod discovery;
+mod handler;
+mod namespaces;
+pub mod objects;
+pub mod openapi;
+mod openapi_routes;
+pub mod pki;
+pub mod protobuf;
+mod render;
+pub mod request;
+mod reviews;
+pub mod server;
+pub mod state;
+pub mod status;
+pub mod tls;
+mod watch;
+
+pub use server::{Running, ServerConfig, ServerError, server_url, start};

@@ -1,0 +1,247 @@
+//! Generic REST storage: the Kubernetes semantics of get, create, update,
+//! patch and delete on any served resource, over the [`store::Store`].
+
+pub mod admit;
+pub mod codec;
+mod delete;
+pub mod list;
+mod patch;
+pub mod subresources;
+
+pub use delete::{DeleteOptions, delete, delete_collection};
+pub use patch::patch;
+
+use crate::state::Api;
+use crate::status::{ApiError, ApiResult};
+use admit::FieldValidation;
+use api::ResourceInfo;
+use codec::{meta_mut, meta_str};
+use serde_json::{Value, json};
+
+/// Options common to writes.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    pub dry_run: bool,
+    pub field_manager: String,
+    pub field_validation: FieldValidation,
+    /// Set by server-side apply, which maintains `managedFields` itself.
+    pub applied: bool,
+}
+
+impl WriteOptions {
+    fn track_fields(&self, old: Option<&Value>, new: &mut Value, api_version: &str, now: &str, sub: Option<&str>) {
+        if !self.applied {
+            api::patch::update_managed_fields(old, new, &self.field_manager, api_version, sub, now);
+        }
+    }
+}
+
+/// What a write returns: the object and any warnings for the client.
+#[derive(Debug)]
+pub struct Written {
+    pub object: Value,
+    pub warnings: Vec<String>,
+    /// Whether the write created the object (201) rather than changed it.
+    pub created: bool,
+}
+
+/// Kubernetes' RFC 3339 timestamp with seconds precision.
+pub fn now() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The object stored under `key`, decoded as `info` serves it.
+pub async fn get(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+    let kv = api
+        .store
+        .get(&info.key(ns, name))
+        .await?
+        .ok_or_else(|| ApiError::not_found(info, name))?;
+    codec::decode_as(info, &kv)
+}
+
+/// Converts a body written to `info` into its storage form.
+fn to_storage(info: &'static ResourceInfo, obj: Value) -> ApiResult<Value> {
+    if info.group == "events.k8s.io" {
+        return api::convert::events_to_core(&obj).map_err(|e| ApiError::BadRequest(e.to_string()));
+    }
+    Ok(obj)
+}
+
+/// Converts a stored object into the form `info` serves.
+fn from_storage(info: &'static ResourceInfo, obj: Value) -> ApiResult<Value> {
+    if info.group == "events.k8s.io" {
+        return api::convert::core_to_events(&obj).map_err(|e| ApiError::Internal(e.to_string()));
+    }
+    Ok(obj)
+}
+
+/// Rejects creates in missing or terminating namespaces.
+async fn check_namespace(api: &Api, info: &'static ResourceInfo, ns: &str, name: &str) -> ApiResult<()> {
+    let ns_info = api::registry::find("", "v1", "namespaces").ok_or(ApiError::NoRoute)?;
+    match api.store.get(&ns_info.key(None, ns)).await? {
+        None => Err(ApiError::not_found(ns_info, ns)),
+        Some(kv) => {
+            let obj = codec::decode(&kv)?;
+            if meta_str(&obj, "deletionTimestamp").is_some() {
+                Err(ApiError::Forbidden(format!(
+                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    info.plural
+                )))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Creates an object from a decoded body.
+pub async fn create(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    mut obj: Value,
+    opts: &WriteOptions,
+) -> ApiResult<Written> {
+    admit::check_type(info, &mut obj)?;
+    let warnings = admit::check_fields(info, &obj, opts.field_validation)?;
+    let now = now();
+    admit::prepare_create(info, &mut obj, ns, &now)?;
+    admit::default_and_validate(info, &mut obj, None)?;
+    let name = meta_str(&obj, "name").unwrap_or("").to_string();
+    if let (true, Some(ns)) = (info.namespaced, ns) {
+        check_namespace(api, info, ns, &name).await?;
+    }
+    opts.track_fields(None, &mut obj, &info.api_version(), &now, None);
+    let stored = to_storage(info, obj)?;
+    let key = info.key(ns, &name);
+    if opts.dry_run {
+        if api.store.get(&key).await?.is_some() {
+            return Err(ApiError::from_store(info, &name, store::Error::AlreadyExists(key)));
+        }
+        return Ok(Written { object: from_storage(info, stored)?, warnings, created: true });
+    }
+    let kv = api
+        .store
+        .create(&key, codec::encode(&stored)?)
+        .await
+        .map_err(|e| ApiError::from_store(info, &name, e))?;
+    Ok(Written { object: codec::decode_as(info, &kv)?, warnings, created: true })
+}
+
+/// Replaces an object (PUT), or its status with `subresource = Some("status")`.
+pub async fn update(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    mut obj: Value,
+    subresource: Option<&str>,
+    opts: &WriteOptions,
+) -> ApiResult<Written> {
+    admit::check_type(info, &mut obj)?;
+    let warnings = admit::check_fields(info, &obj, opts.field_validation)?;
+    if let Some(body_name) = meta_str(&obj, "name") {
+        if body_name != name {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+    }
+    let key = info.key(ns, name);
+    let current = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(info, name))?;
+    let expected = match codec::parse_rv(meta_str(&obj, "resourceVersion"))? {
+        Some(rv) if rv != current.mod_revision => {
+            return Err(ApiError::from_store(
+                info,
+                name,
+                store::Error::Conflict { key, expected: rv, actual: current.mod_revision },
+            ));
+        }
+        _ => current.mod_revision,
+    };
+    let old = codec::decode_as(info, &current)?;
+    let written = write_update(api, info, ns, name, &old, obj, expected, subresource, opts).await?;
+    Ok(Written { warnings, ..written })
+}
+
+/// Merges `new` onto `old` as a main-resource or status update, admits it and
+/// writes it with compare-and-swap on `expected`.
+#[allow(clippy::too_many_arguments)]
+async fn write_update(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    old: &Value,
+    mut new: Value,
+    expected: u64,
+    subresource: Option<&str>,
+    opts: &WriteOptions,
+) -> ApiResult<Written> {
+    let has_status = info.subresource("status").is_some();
+    match subresource {
+        Some("status") => {
+            // only status changes through the status subresource
+            let status = new.get("status").cloned();
+            new = old.clone();
+            match status {
+                Some(s) => new["status"] = s,
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+        }
+        _ if has_status => match old.get("status") {
+            Some(s) => new["status"] = s.clone(),
+            None => {
+                if let Some(m) = new.as_object_mut() {
+                    m.remove("status");
+                }
+            }
+        },
+        _ => {}
+    }
+    admit::prepare_update(info, &mut new, old)?;
+    admit::default_and_validate(info, &mut new, Some(old))?;
+    let now = now();
+    opts.track_fields(Some(old), &mut new, &info.api_version(), &now, subresource);
+    if admit::same_object(old, &new) {
+        return Ok(Written { object: old.clone(), warnings: Vec::new(), created: false });
+    }
+    // the last finalizer removed from an object being deleted deletes it
+    let finalizers_done = meta_str(&new, "deletionTimestamp").is_some()
+        && new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty)
+        && (info.kind != "Pod" || new["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) == 0);
+    if opts.dry_run {
+        return Ok(Written { object: new, warnings: Vec::new(), created: false });
+    }
+    let key = info.key(ns, name);
+    let kv = if finalizers_done {
+        api.store.delete(&key, Some(expected)).await
+    } else {
+        api.store.update(&key, codec::encode(&to_storage(info, new)?)?, Some(expected)).await
+    }
+    .map_err(|e| ApiError::from_store(info, name, e))?;
+    let mut object = codec::decode_as(info, &kv)?;
+    if finalizers_done {
+        codec::set_resource_version(&mut object, kv.mod_revision);
+    }
+    Ok(Written { object, warnings: Vec::new(), created: false })
+}
+
+/// Sets `metadata.deletionTimestamp` style fields (used by delete paths).
+pub(crate) fn mark_deleting(obj: &mut Value, grace: i64, now: &jiff::Timestamp) {
+    let at = now
+        .checked_add(jiff::SignedDuration::from_secs(grace))
+        .unwrap_or(*now)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let meta = meta_mut(obj);
+    if !meta.contains_key("deletionTimestamp") {
+        meta.insert("deletionTimestamp".into(), json!(at));
+    }
+    meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
+}

@@ -1,0 +1,37 @@
+//! The shared state every request handler sees.
+
+use crate::authn::Authenticator;
+use crate::openapi::OpenApi;
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use tokio_util::sync::CancellationToken;
+
+/// Version information served at `/version`.
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    /// The Kubernetes minor version whose API brink serves.
+    pub kube_minor: u32,
+    /// brink's own version.
+    pub brink_version: String,
+}
+
+impl VersionInfo {
+    /// `gitVersion` as kubectl prints it: `v1.33.0+brink-0.1.0`.
+    pub fn git_version(&self) -> String {
+        format!("v1.{}.0+brink-{}", self.kube_minor, self.brink_version)
+    }
+}
+
+/// Shared server state (cheap to clone).
+#[derive(Clone)]
+pub struct Api {
+    pub store: Arc<dyn Store>,
+    pub openapi: Arc<OpenApi>,
+    pub authn: Arc<Authenticator>,
+    pub version: Arc<VersionInfo>,
+    /// Interval of BOOKMARK events on watches that allow them.
+    pub bookmark_interval: Duration,
+    /// Cancelled when the server drains: watches end.
+    pub shutdown: CancellationToken,
+}

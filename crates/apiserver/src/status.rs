@@ -1,0 +1,262 @@
+//! The one place where errors become Kubernetes `Status` responses.
+
+use api::ResourceInfo;
+use api::validation::FieldError;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+/// Everything a request can fail with, as the client will see it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 404 for an object.
+    #[error("{} \"{name}\" not found", qualified(.group, .resource))]
+    NotFound { group: String, resource: String, name: String },
+    /// 404 for a path the server does not serve.
+    #[error("the server could not find the requested resource")]
+    NoRoute,
+    /// 409 on create of an existing object.
+    #[error("{} \"{name}\" already exists", qualified(.group, .resource))]
+    AlreadyExists { group: String, resource: String, name: String },
+    /// 409 on a stale resourceVersion or precondition.
+    #[error(
+        "Operation cannot be fulfilled on {} \"{name}\": {detail}",
+        qualified(.group, .resource)
+    )]
+    Conflict { group: String, resource: String, name: String, detail: String },
+    /// 409 from server-side apply.
+    #[error("{message}")]
+    ApplyConflict { group: String, resource: String, name: String, message: String, causes: Vec<(String, String)> },
+    /// 422 with field causes.
+    #[error("{kind} \"{name}\" is invalid: {}", join_causes(.causes))]
+    Invalid { group: String, kind: String, name: String, causes: Vec<FieldError> },
+    /// 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 422 without field causes (a patch that cannot apply).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 401.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 405.
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
+    /// 406.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// 410 (compacted history).
+    #[error("too old resource version: {requested} ({compacted})")]
+    Expired { requested: u64, compacted: u64 },
+    /// 413.
+    #[error("Request entity too large: limit is {0}")]
+    TooLarge(usize),
+    /// 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 504 for a resourceVersion from the future.
+    #[error("Too large resource version: {requested}, current: {current}")]
+    TooLargeResourceVersion { requested: u64, current: u64 },
+    /// 500.
+    #[error("Internal error occurred: {0}")]
+    Internal(String),
+    /// 503.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Result alias of request handling.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+fn qualified(group: &str, resource: &str) -> String {
+    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+}
+
+fn join_causes(causes: &[FieldError]) -> String {
+    match causes {
+        [one] => one.message(),
+        many => format!("[{}]", many.iter().map(FieldError::message).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+impl ApiError {
+    /// 404 for `name` of `info`.
+    pub fn not_found(info: &'static ResourceInfo, name: &str) -> Self {
+        Self::NotFound { group: info.group.into(), resource: info.plural.into(), name: name.into() }
+    }
+
+    /// 409 Conflict for a stale update.
+    pub fn conflict(info: &'static ResourceInfo, name: &str, detail: &str) -> Self {
+        Self::Conflict {
+            group: info.group.into(),
+            resource: info.plural.into(),
+            name: name.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// 422 with causes.
+    pub fn invalid(info: &'static ResourceInfo, name: &str, causes: Vec<FieldError>) -> Self {
+        Self::Invalid { group: info.group.into(), kind: info.kind.into(), name: name.into(), causes }
+    }
+
+    /// Maps a patch that could not be applied.
+    pub fn from_patch(err: api::patch::PatchError) -> Self {
+        match err.status_code() {
+            422 => Self::Unprocessable(err.to_string()),
+            413 => Self::TooLarge(crate::body::MAX_BODY),
+            415 => Self::UnsupportedMediaType(err.to_string()),
+            _ => Self::BadRequest(err.to_string()),
+        }
+    }
+
+    /// Maps a store error about `name` of `info`.
+    pub fn from_store(info: &'static ResourceInfo, name: &str, err: store::Error) -> Self {
+        use store::Error as E;
+        match err {
+            E::NotFound(_) => Self::not_found(info, name),
+            E::AlreadyExists(_) => Self::AlreadyExists {
+                group: info.group.into(),
+                resource: info.plural.into(),
+                name: name.into(),
+            },
+            E::Conflict { .. } => Self::conflict(
+                info,
+                name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ),
+            E::Compacted { requested, compacted } => Self::Expired { requested, compacted },
+            E::FutureRevision { requested, current } => Self::TooLargeResourceVersion { requested, current },
+            other => Self::from(other),
+        }
+    }
+
+    fn code(&self) -> StatusCode {
+        match self {
+            Self::NotFound { .. } | Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict { .. } => StatusCode::CONFLICT,
+            Self::Invalid { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::Expired { .. } => StatusCode::GONE,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLargeResourceVersion { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } | Self::NoRoute => "NotFound",
+            Self::AlreadyExists { .. } => "AlreadyExists",
+            Self::Conflict { .. } | Self::ApplyConflict { .. } => "Conflict",
+            Self::Invalid { .. } | Self::Unprocessable(_) => "Invalid",
+            Self::BadRequest(_) => "BadRequest",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden(_) => "Forbidden",
+            Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::NotAcceptable(_) => "NotAcceptable",
+            Self::Expired { .. } => "Expired",
+            Self::TooLarge(_) => "RequestEntityTooLarge",
+            Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            Self::TooLargeResourceVersion { .. } => "Timeout",
+            Self::Internal(_) => "InternalError",
+            Self::Unavailable(_) => "ServiceUnavailable",
+        }
+    }
+
+    fn details(&self) -> Option<Value> {
+        let named = |group: &str, kind: &str, name: &str| {
+            let mut d = json!({ "name": name, "kind": kind });
+            if !group.is_empty() {
+                d["group"] = json!(group);
+            }
+            d
+        };
+        match self {
+            Self::NotFound { group, resource, name }
+            | Self::AlreadyExists { group, resource, name }
+            | Self::Conflict { group, resource, name, .. } => Some(named(group, resource, name)),
+            Self::ApplyConflict { group, resource, name, causes, .. } => {
+                let mut d = named(group, resource, name);
+                d["causes"] = causes
+                    .iter()
+                    .map(|(field, message)| json!({"reason": "FieldManagerConflict", "message": message, "field": field}))
+                    .collect();
+                Some(d)
+            }
+            Self::Invalid { group, kind, name, causes } => {
+                let mut d = named(group, kind, name);
+                d["causes"] = causes
+                    .iter()
+                    .map(|c| json!({"reason": c.reason(), "message": c.body(), "field": c.field}))
+                    .collect();
+                Some(d)
+            }
+            Self::TooLargeResourceVersion { .. } => Some(json!({
+                "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                "retryAfterSeconds": 1
+            })),
+            _ => None,
+        }
+    }
+
+    /// The `Status` object for this error.
+    pub fn status(&self) -> Value {
+        let mut s = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.to_string(),
+            "reason": self.reason(),
+            "code": self.code().as_u16(),
+        });
+        if let Some(d) = self.details() {
+            s["details"] = d;
+        }
+        s
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Compacted { requested, compacted } => Self::Expired { requested, compacted },
+            store::Error::FutureRevision { requested, current } => {
+                Self::TooLargeResourceVersion { requested, current }
+            }
+            store::Error::Closed => Self::Unavailable("the storage is shutting down".into()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if matches!(self, Self::Internal(_)) {
+            tracing::warn!(error = %self, "internal error");
+        }
+        let body = serde_json::to_vec(&self.status()).unwrap_or_default();
+        let mut resp = (self.code(), body).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    }
+}
+
+/// A `Status` object for a successful delete of a non-returned object.
+pub fn success_status(info: &'static ResourceInfo, name: &str, uid: &str) -> Value {
+    let mut details = json!({ "name": name, "kind": info.plural, "uid": uid });
+    if !info.group.is_empty() {
+        details["group"] = json!(info.group);
+    }
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
+}

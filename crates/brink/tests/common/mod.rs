@@ -1,0 +1,225 @@
+//! Test harness: the built `brink server` on a temporary data dir, driven by
+//! the real kubectl binaries.
+#![allow(dead_code)]
+
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// kubectl versions the suite drives.
+pub const KUBECTL_VERSIONS: &[&str] = &["1.27", "1.30", "1.33"];
+
+/// Path of the kubectl binary of a minor version.
+pub fn kubectl_path(version: &str) -> PathBuf {
+    let dir = std::env::var("BRINK_KUBECTL_DIR").unwrap_or_else(|_| "/usr/lib/google-cloud-sdk/bin".into());
+    Path::new(&dir).join(format!("kubectl.{version}"))
+}
+
+/// A running `brink server`.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+impl Server {
+    /// Starts a server on a fresh data dir and waits until it answers.
+    pub fn start() -> Result<Self> {
+        let dir = tempfile::Builder::new().prefix("brink-e2e-").tempdir()?;
+        let mut s = Self { dir, port: free_port(), child: None };
+        s.spawn()?;
+        Ok(s)
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log"))?;
+        let child = Command::new(env!("CARGO_BIN_EXE_brink"))
+            .args(["server", "--disable-agent", "--data-dir"])
+            .arg(self.data_dir())
+            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--link-bind", "127.0.0.1:0"])
+            .env("BRINK_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("spawning brink server")?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!("brink server exited with {status}:\n{}", self.log());
+                }
+            }
+            if self.log().contains("brink server ready") && self.kubeconfig().exists() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("brink server did not become ready:\n{}", self.log())
+    }
+
+    /// The data dir passed to the server.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The admin kubeconfig the server wrote.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.data_dir().join("admin.kubeconfig")
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Stops the server with SIGTERM and waits.
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if child.try_wait()?.is_some() {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            child.kill()?;
+            child.wait()?;
+            bail!("brink server did not stop on SIGTERM within 20 s");
+        }
+        Ok(())
+    }
+
+    /// Stops and starts the server again on the same data dir and port.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop()?;
+        self.spawn()
+    }
+
+    /// A kubectl of `version` with its own cache dir.
+    pub fn kubectl(&self, version: &str) -> Kubectl {
+        let cache = self.dir.path().join(format!("kube-cache-{version}"));
+        Kubectl { bin: kubectl_path(version), kubeconfig: self.kubeconfig(), cache, workdir: self.dir.path().to_path_buf() }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("---- brink server log ----\n{}", self.log());
+        }
+    }
+}
+
+/// One kubectl binary bound to a server.
+pub struct Kubectl {
+    pub bin: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub cache: PathBuf,
+    pub workdir: PathBuf,
+}
+
+/// What a kubectl run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Kubectl {
+    /// A command with kubeconfig and cache dir set.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(&self.cache).args(args);
+        c.current_dir(&self.workdir);
+        c.env_remove("KUBECONFIG");
+        c
+    }
+
+    /// Runs kubectl and returns what it printed, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_stdin(args, None)
+    }
+
+    /// Runs kubectl with `stdin` as standard input.
+    pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut c = self.command(args);
+        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()));
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(input.as_bytes()).expect("writing kubectl stdin");
+        }
+        Run::from(child.wait_with_output().expect("waiting for kubectl"))
+    }
+
+    /// Runs kubectl and requires success; returns stdout.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "kubectl {} failed:\nstdout: {}\nstderr: {}", args.join(" "), r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// Applies a manifest from stdin and requires success; returns stdout.
+    #[track_caller]
+    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
+        let r = self.run_stdin(args, Some(stdin));
+        assert_eq!(r.code, 0, "kubectl {} failed:\nstdout: {}\nstderr: {}", args.join(" "), r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// Runs kubectl and requires failure; returns stderr.
+    #[track_caller]
+    pub fn fails(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_ne!(r.code, 0, "kubectl {} should have failed:\nstdout: {}", args.join(" "), r.stdout);
+        r.stderr
+    }
+
+    /// Writes `content` to a file in the work dir and returns its path.
+    pub fn file(&self, name: &str, content: &str) -> String {
+        let p = self.workdir.join(name);
+        std::fs::write(&p, content).expect("writing manifest");
+        p.display().to_string()
+    }
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}

@@ -1,0 +1,1 @@
+//! brink `scheduler`: filled in by a later issue (see ARCHITECTURE.md for what it owns).
