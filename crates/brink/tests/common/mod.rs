@@ -39,6 +39,7 @@ impl Server {
     }
 
     fn spawn(&mut self) -> Result<()> {
+        let ready_before = self.ready_lines();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log"))?;
         let child = Command::new(env!("CARGO_BIN_EXE_brink"))
             .args(["server", "--disable-agent", "--data-dir"])
@@ -50,10 +51,14 @@ impl Server {
             .spawn()
             .context("spawning brink server")?;
         self.child = Some(child);
-        self.wait_ready()
+        self.wait_ready(ready_before)
     }
 
-    fn wait_ready(&mut self) -> Result<()> {
+    fn ready_lines(&self) -> usize {
+        self.log().matches("brink server ready").count()
+    }
+
+    fn wait_ready(&mut self, ready_before: usize) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut() {
@@ -61,7 +66,7 @@ impl Server {
                     bail!("brink server exited with {status}:\n{}", self.log());
                 }
             }
-            if self.log().contains("brink server ready") && self.kubeconfig().exists() {
+            if self.ready_lines() > ready_before && self.kubeconfig().exists() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
