@@ -3,12 +3,12 @@
 
 pub mod registry;
 
-pub use registry::{ResourceInfo, Subresource, RESOURCES};
-pub mod patch;
+pub use registry::{RESOURCES, ResourceInfo, Subresource};
 pub mod convert;
 pub mod decode;
 pub mod defaults;
 pub mod meta;
+pub mod patch;
 pub mod selector;
 pub mod table;
 pub mod validation;

@@ -71,7 +71,11 @@ impl ResourceInfo {
 
     /// Store key prefix for every object of this resource.
     pub fn key_prefix(&self) -> String {
-        let group = if self.storage.0.is_empty() { "core" } else { self.storage.0 };
+        let group = if self.storage.0.is_empty() {
+            "core"
+        } else {
+            self.storage.0
+        };
         format!("/{}/{}/", group, self.storage.1)
     }
 
@@ -92,8 +96,20 @@ impl ResourceInfo {
     }
 }
 
-const fn sub(name: &'static str, group: &'static str, version: &'static str, kind: &'static str, verbs: &'static [&'static str]) -> Subresource {
-    Subresource { name, group, version, kind, verbs }
+const fn sub(
+    name: &'static str,
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    verbs: &'static [&'static str],
+) -> Subresource {
+    Subresource {
+        name,
+        group,
+        version,
+        kind,
+        verbs,
+    }
 }
 
 const STATUS_CORE: Subresource = sub("status", "", "", "", SUB_VERBS);
@@ -133,7 +149,18 @@ const NONE: &[&str] = &[];
 
 /// Every resource brink serves, in discovery order.
 pub static RESOURCES: &[ResourceInfo] = &[
-    res("", "v1", "Namespace", "NamespaceList", "namespaces", "namespace", false, &["ns"], NONE, &[STATUS_CORE]),
+    res(
+        "",
+        "v1",
+        "Namespace",
+        "NamespaceList",
+        "namespaces",
+        "namespace",
+        false,
+        &["ns"],
+        NONE,
+        &[STATUS_CORE],
+    ),
     res(
         "",
         "v1",
@@ -150,24 +177,189 @@ pub static RESOURCES: &[ResourceInfo] = &[
             sub("eviction", "policy", "v1", "Eviction", CREATE_ONLY),
         ],
     ),
-    res("", "v1", "Node", "NodeList", "nodes", "node", false, &["no"], NONE, &[STATUS_CORE]),
-    res("", "v1", "Service", "ServiceList", "services", "service", true, &["svc"], ALL, &[STATUS_CORE]),
-    res("", "v1", "Endpoints", "EndpointsList", "endpoints", "endpoints", true, &["ep"], NONE, &[]),
-    res("", "v1", "ConfigMap", "ConfigMapList", "configmaps", "configmap", true, &["cm"], NONE, &[]),
-    res("", "v1", "Secret", "SecretList", "secrets", "secret", true, NONE, NONE, &[]),
-    res("", "v1", "ServiceAccount", "ServiceAccountList", "serviceaccounts", "serviceaccount", true, &["sa"], NONE, &[]),
-    res("", "v1", "Event", "EventList", "events", "event", true, &["ev"], NONE, &[]),
+    res(
+        "",
+        "v1",
+        "Node",
+        "NodeList",
+        "nodes",
+        "node",
+        false,
+        &["no"],
+        NONE,
+        &[STATUS_CORE],
+    ),
+    res(
+        "",
+        "v1",
+        "Service",
+        "ServiceList",
+        "services",
+        "service",
+        true,
+        &["svc"],
+        ALL,
+        &[STATUS_CORE],
+    ),
+    res(
+        "",
+        "v1",
+        "Endpoints",
+        "EndpointsList",
+        "endpoints",
+        "endpoints",
+        true,
+        &["ep"],
+        NONE,
+        &[],
+    ),
+    res(
+        "",
+        "v1",
+        "ConfigMap",
+        "ConfigMapList",
+        "configmaps",
+        "configmap",
+        true,
+        &["cm"],
+        NONE,
+        &[],
+    ),
+    res(
+        "",
+        "v1",
+        "Secret",
+        "SecretList",
+        "secrets",
+        "secret",
+        true,
+        NONE,
+        NONE,
+        &[],
+    ),
+    res(
+        "",
+        "v1",
+        "ServiceAccount",
+        "ServiceAccountList",
+        "serviceaccounts",
+        "serviceaccount",
+        true,
+        &["sa"],
+        NONE,
+        &[],
+    ),
+    res(
+        "",
+        "v1",
+        "Event",
+        "EventList",
+        "events",
+        "event",
+        true,
+        &["ev"],
+        NONE,
+        &[],
+    ),
     ResourceInfo {
         storage: ("", "events"),
-        ..res("events.k8s.io", "v1", "Event", "EventList", "events", "event", true, &["ev"], NONE, &[])
+        ..res(
+            "events.k8s.io",
+            "v1",
+            "Event",
+            "EventList",
+            "events",
+            "event",
+            true,
+            &["ev"],
+            NONE,
+            &[],
+        )
     },
-    res("coordination.k8s.io", "v1", "Lease", "LeaseList", "leases", "lease", true, NONE, NONE, &[]),
-    res("node.k8s.io", "v1", "RuntimeClass", "RuntimeClassList", "runtimeclasses", "runtimeclass", false, NONE, NONE, &[]),
-    res("apps", "v1", "Deployment", "DeploymentList", "deployments", "deployment", true, &["deploy"], ALL, &[STATUS_CORE, SCALE]),
-    res("apps", "v1", "ReplicaSet", "ReplicaSetList", "replicasets", "replicaset", true, &["rs"], ALL, &[STATUS_CORE, SCALE]),
-    res("apps", "v1", "DaemonSet", "DaemonSetList", "daemonsets", "daemonset", true, &["ds"], ALL, &[STATUS_CORE]),
-    res("batch", "v1", "Job", "JobList", "jobs", "job", true, NONE, ALL, &[STATUS_CORE]),
-    res("batch", "v1", "CronJob", "CronJobList", "cronjobs", "cronjob", true, &["cj"], ALL, &[STATUS_CORE]),
+    res(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "LeaseList",
+        "leases",
+        "lease",
+        true,
+        NONE,
+        NONE,
+        &[],
+    ),
+    res(
+        "node.k8s.io",
+        "v1",
+        "RuntimeClass",
+        "RuntimeClassList",
+        "runtimeclasses",
+        "runtimeclass",
+        false,
+        NONE,
+        NONE,
+        &[],
+    ),
+    res(
+        "apps",
+        "v1",
+        "Deployment",
+        "DeploymentList",
+        "deployments",
+        "deployment",
+        true,
+        &["deploy"],
+        ALL,
+        &[STATUS_CORE, SCALE],
+    ),
+    res(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "ReplicaSetList",
+        "replicasets",
+        "replicaset",
+        true,
+        &["rs"],
+        ALL,
+        &[STATUS_CORE, SCALE],
+    ),
+    res(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "DaemonSetList",
+        "daemonsets",
+        "daemonset",
+        true,
+        &["ds"],
+        ALL,
+        &[STATUS_CORE],
+    ),
+    res(
+        "batch",
+        "v1",
+        "Job",
+        "JobList",
+        "jobs",
+        "job",
+        true,
+        NONE,
+        ALL,
+        &[STATUS_CORE],
+    ),
+    res(
+        "batch",
+        "v1",
+        "CronJob",
+        "CronJobList",
+        "cronjobs",
+        "cronjob",
+        true,
+        &["cj"],
+        ALL,
+        &[STATUS_CORE],
+    ),
     ResourceInfo {
         verbs: CREATE_ONLY,
         ..res(
@@ -214,17 +406,23 @@ pub fn group_versions() -> Vec<(&'static str, &'static str)> {
 /// Resources of one group/version.
 pub fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static ResourceInfo> {
     let (group, version) = (group.to_string(), version.to_string());
-    RESOURCES.iter().filter(move |r| r.group == group && r.version == version)
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == group && r.version == version)
 }
 
 /// Looks a resource up by group, version and plural name.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// Looks a resource up by group and kind (any version).
 pub fn find_kind(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.kind == kind)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.kind == kind)
 }
 
 /// Splits an `apiVersion` into group and version.
@@ -248,7 +446,10 @@ mod tests {
         assert_eq!(nodes.key(None, "n1"), "/core/nodes/n1");
         let ev2 = find("events.k8s.io", "v1", "events").unwrap();
         assert_eq!(ev2.key_prefix(), "/core/events/");
-        assert_eq!(find("apps", "v1", "deployments").unwrap().api_version(), "apps/v1");
+        assert_eq!(
+            find("apps", "v1", "deployments").unwrap().api_version(),
+            "apps/v1"
+        );
     }
 
     #[test]

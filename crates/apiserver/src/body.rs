@@ -16,7 +16,9 @@ pub async fn read(body: Body) -> ApiResult<bytes::Bytes> {
     match limited.collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::TooLarge(MAX_BODY)),
-        Err(e) => Err(ApiError::BadRequest(format!("reading the request body: {e}"))),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
@@ -25,7 +27,13 @@ pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
@@ -53,9 +61,8 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
 
 /// Parses JSON with a Kubernetes-like message on failure.
 pub fn parse_json(bytes: &[u8]) -> ApiResult<Value> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::BadRequest(format!("the request body is not valid JSON: {e}"))
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))
 }
 
 /// Parses YAML (JSON is YAML too).
@@ -75,7 +82,10 @@ pub fn json_response(code: StatusCode, value: &Value) -> Response {
 /// Serialized JSON with status `code`.
 pub fn json_bytes(code: StatusCode, bytes: Vec<u8>) -> Response {
     let mut resp = (code, bytes).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -103,7 +113,11 @@ pub fn negotiate(headers: &HeaderMap) -> ApiResult<Want> {
         let param = |k: &str| params.iter().find(|(pk, _)| *pk == k).map(|(_, v)| *v);
         if !matches!(
             media.as_str(),
-            "application/json" | "*/*" | "application/*" | "application/yaml" | "application/vnd.kubernetes.protobuf"
+            "application/json"
+                | "*/*"
+                | "application/*"
+                | "application/yaml"
+                | "application/vnd.kubernetes.protobuf"
         ) {
             saw_unsupported = Some(media);
             continue;
@@ -115,7 +129,11 @@ pub fn negotiate(headers: &HeaderMap) -> ApiResult<Want> {
         match (param("as"), param("g"), param("v")) {
             (None, _, _) => return Ok(Want::Object),
             (Some("Table"), Some("meta.k8s.io"), Some("v1" | "v1beta1")) => return Ok(Want::Table),
-            (Some("PartialObjectMetadata" | "PartialObjectMetadataList"), Some("meta.k8s.io"), Some("v1" | "v1beta1")) => {
+            (
+                Some("PartialObjectMetadata" | "PartialObjectMetadataList"),
+                Some("meta.k8s.io"),
+                Some("v1" | "v1beta1"),
+            ) => {
                 return Ok(Want::Metadata);
             }
             _ => continue,
@@ -126,7 +144,9 @@ pub fn negotiate(headers: &HeaderMap) -> ApiResult<Want> {
     }
     Err(ApiError::NotAcceptable(format!(
         "only the following media types are accepted: application/json, application/yaml{}",
-        saw_unsupported.map(|m| format!(" (got {m})")).unwrap_or_default()
+        saw_unsupported
+            .map(|m| format!(" (got {m})"))
+            .unwrap_or_default()
     )))
 }
 
@@ -143,12 +163,25 @@ mod tests {
     #[test]
     fn picks_what_kubectl_asks_for() {
         assert_eq!(
-            accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"),
+            accept(
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+            ),
             Want::Table
         );
         assert_eq!(accept("application/json"), Want::Object);
-        assert_eq!(accept("application/vnd.kubernetes.protobuf, */*"), Want::Object);
-        assert_eq!(accept("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"), Want::Metadata);
-        assert_eq!(accept("application/json;as=Foo;v=v1;g=x,application/json"), Want::Object);
+        assert_eq!(
+            accept("application/vnd.kubernetes.protobuf, */*"),
+            Want::Object
+        );
+        assert_eq!(
+            accept(
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+            ),
+            Want::Metadata
+        );
+        assert_eq!(
+            accept("application/json;as=Foo;v=v1;g=x,application/json"),
+            Want::Object
+        );
     }
 }

@@ -6,7 +6,8 @@ use crate::status::{ApiError, ApiResult};
 use serde_json::json;
 
 /// Namespaces that always exist.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates the system namespaces and the `wasmtime` RuntimeClass if absent.
 pub async fn ensure_defaults(api: &Api) -> ApiResult<()> {

@@ -14,7 +14,10 @@ fn aggregated_version(headers: &HeaderMap) -> Option<&'static str> {
     for option in accept.split(',') {
         let params: Vec<&str> = option.split(';').map(str::trim).collect();
         let has = |p: &str| params.contains(&p);
-        if params.first() == Some(&"application/json") && has("g=apidiscovery.k8s.io") && has("as=APIGroupDiscoveryList") {
+        if params.first() == Some(&"application/json")
+            && has("g=apidiscovery.k8s.io")
+            && has("as=APIGroupDiscoveryList")
+        {
             if has("v=v2") {
                 return Some("v2");
             }
@@ -38,11 +41,17 @@ pub fn serve(path: &DiscoveryPath, headers: &HeaderMap) -> ApiResult<Response> {
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}],
         }),
         (DiscoveryPath::Apis, None) => {
-            let groups: Vec<Value> = groups().into_iter().map(|(g, vs)| group_object(g, &vs)).collect();
+            let groups: Vec<Value> = groups()
+                .into_iter()
+                .map(|(g, vs)| group_object(g, &vs))
+                .collect();
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }
         (DiscoveryPath::Group(g), _) => {
-            let (_, vs) = groups().into_iter().find(|(name, _)| name == g).ok_or(ApiError::NoRoute)?;
+            let (_, vs) = groups()
+                .into_iter()
+                .find(|(name, _)| name == g)
+                .ok_or(ApiError::NoRoute)?;
             let mut o = group_object(g, &vs);
             o["kind"] = json!("APIGroup");
             o["apiVersion"] = json!("v1");
@@ -69,7 +78,10 @@ fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
 }
 
 fn group_object(group: &str, versions: &[&str]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
     json!({"name": group, "versions": vs, "preferredVersion": vs[0]})
 }
 
@@ -110,8 +122,14 @@ fn resource_list(group: &str, version: &str) -> ApiResult<Value> {
     if !any {
         return Err(ApiError::NoRoute);
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Ok(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    )
 }
 
 fn aggregated_resource(r: &ResourceInfo) -> Value {
@@ -154,8 +172,11 @@ fn aggregated(version: &'static str, core: bool) -> Response {
             .into_iter()
             .filter(|(gg, _)| *gg == g)
             .map(|(_, v)| {
-                let resources: Vec<Value> =
-                    RESOURCES.iter().filter(|r| r.group == g && r.version == v).map(aggregated_resource).collect();
+                let resources: Vec<Value> = RESOURCES
+                    .iter()
+                    .filter(|r| r.group == g && r.version == v)
+                    .map(aggregated_resource)
+                    .collect();
                 json!({"version": v, "resources": resources, "freshness": "Current"})
             })
             .collect();
@@ -171,12 +192,17 @@ fn aggregated(version: &'static str, core: bool) -> Response {
         "metadata": {},
         "items": items,
     });
-    let mut resp = (StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    let mut resp = (
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response();
     let ct = format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
     if let Ok(v) = HeaderValue::from_str(&ct) {
         resp.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     resp
 }
 
@@ -194,14 +220,22 @@ mod tests {
         assert_eq!(aggregated_version(&h), Some("v2"));
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"));
         assert_eq!(aggregated_version(&h), Some("v2beta1"));
-        h.insert(header::ACCEPT, HeaderValue::from_static("application/json, */*"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, */*"),
+        );
         assert_eq!(aggregated_version(&h), None);
     }
 
     #[test]
     fn core_list_names_eviction_in_policy() {
         let l = resource_list("", "v1").unwrap();
-        let ev = l["resources"].as_array().unwrap().iter().find(|r| r["name"] == "pods/eviction").unwrap();
+        let ev = l["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "pods/eviction")
+            .unwrap();
         assert_eq!(ev["group"], "policy");
         assert_eq!(ev["kind"], "Eviction");
     }

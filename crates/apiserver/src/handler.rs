@@ -26,7 +26,9 @@ pub async fn handle(State(api): State<Api>, req: Request) -> Response {
 
 async fn dispatch(api: &Api, mut req: Request) -> ApiResult<Response> {
     let path = req.uri().path().to_string();
-    let public = PUBLIC.iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    let public = PUBLIC
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")));
     if !public {
         let conn = req.extensions().get::<crate::authn::ConnInfo>();
         match api.authn.authenticate(conn, req.headers()) {
@@ -44,7 +46,11 @@ async fn dispatch(api: &Api, mut req: Request) -> ApiResult<Response> {
     if path == "/openapi/v2" || path.starts_with("/openapi/") {
         return crate::openapi_routes::serve(api, &path, req.headers());
     }
-    if !(path == "/api" || path.starts_with("/api/") || path == "/apis" || path.starts_with("/apis/")) {
+    if !(path == "/api"
+        || path.starts_with("/api/")
+        || path == "/apis"
+        || path.starts_with("/apis/"))
+    {
         return Err(ApiError::NoRoute);
     }
     match request::route(&path)? {
@@ -118,28 +124,42 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
         applied: false,
     };
     let respond = |w: Written| {
-        let code = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+        let code = if w.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         let out = crate::render::object(info, w.object, want, &query);
         with_warnings(json_response(code, &out), &w.warnings)
     };
     match (verb, sub) {
-        (Verb::Get, Some("scale")) => {
-            Ok(json_response(StatusCode::OK, &subresources::get_scale(api, info, ns, name).await?))
-        }
+        (Verb::Get, Some("scale")) => Ok(json_response(
+            StatusCode::OK,
+            &subresources::get_scale(api, info, ns, name).await?,
+        )),
         (Verb::Get, _) => {
             let obj = objects::get(api, info, ns, name).await?;
-            Ok(json_response(StatusCode::OK, &crate::render::object(info, obj, want, &query)))
+            Ok(json_response(
+                StatusCode::OK,
+                &crate::render::object(info, obj, want, &query),
+            ))
         }
         (Verb::List, _) => {
             let page = objects::list::list(api, info, ns, &query).await?;
-            Ok(json_response(StatusCode::OK, &crate::render::list(info, page, want, &query)))
+            Ok(json_response(
+                StatusCode::OK,
+                &crate::render::list(info, page, want, &query),
+            ))
         }
         (Verb::Watch, _) => crate::watch::watch(api, info, t.namespace.clone(), &query, want).await,
         (Verb::Create, None) => {
             let bytes = body::read(body).await?;
             let obj = body::decode_object(&parts.headers, &bytes)?;
             if !info.is_stored() {
-                return Ok(json_response(StatusCode::CREATED, &crate::reviews::review(info, obj, &parts)?));
+                return Ok(json_response(
+                    StatusCode::CREATED,
+                    &crate::reviews::review(info, obj, &parts)?,
+                ));
             }
             Ok(respond(objects::create(api, info, ns, obj, &opts).await?))
         }
@@ -156,13 +176,17 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
         (Verb::Update, Some("scale")) => {
             let bytes = body::read(body).await?;
             let obj = body::decode_object(&parts.headers, &bytes)?;
-            let w = subresources::write_scale(api, info, ns, name, ScaleChange::Replace(&obj), &opts).await?;
+            let w =
+                subresources::write_scale(api, info, ns, name, ScaleChange::Replace(&obj), &opts)
+                    .await?;
             Ok(json_response(StatusCode::OK, &w.object))
         }
         (Verb::Update, _) => {
             let bytes = body::read(body).await?;
             let obj = body::decode_object(&parts.headers, &bytes)?;
-            Ok(respond(objects::update(api, info, ns, name, obj, sub, &opts).await?))
+            Ok(respond(
+                objects::update(api, info, ns, name, obj, sub, &opts).await?,
+            ))
         }
         (Verb::Patch, _) => {
             let ct = body::content_type(&parts.headers);
@@ -173,15 +197,26 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
             };
             let bytes = body::read(body).await?;
             if sub == Some("scale") {
-                let w = subresources::write_scale(api, info, ns, name, ScaleChange::Patch(patch_type, &bytes), &opts)
-                    .await?;
+                let w = subresources::write_scale(
+                    api,
+                    info,
+                    ns,
+                    name,
+                    ScaleChange::Patch(patch_type, &bytes),
+                    &opts,
+                )
+                .await?;
                 return Ok(json_response(StatusCode::OK, &w.object));
             }
             let force = query.flag("force");
             if force && patch_type != PatchType::Apply {
-                return Err(ApiError::BadRequest("force: Invalid value: true: may not be specified for non-apply patch".into()));
+                return Err(ApiError::BadRequest(
+                    "force: Invalid value: true: may not be specified for non-apply patch".into(),
+                ));
             }
-            Ok(respond(objects::patch(api, info, ns, name, patch_type, &bytes, sub, force, &opts).await?))
+            Ok(respond(
+                objects::patch(api, info, ns, name, patch_type, &bytes, sub, force, &opts).await?,
+            ))
         }
         (Verb::Delete, _) => {
             let opts = delete_options(&parts.headers, body, &query).await?;
@@ -197,8 +232,16 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
     }
 }
 
-async fn delete_options(headers: &HeaderMap, body: Body, query: &Query) -> ApiResult<DeleteOptions> {
+async fn delete_options(
+    headers: &HeaderMap,
+    body: Body,
+    query: &Query,
+) -> ApiResult<DeleteOptions> {
     let bytes = body::read(body).await?;
-    let decoded = if bytes.iter().all(u8::is_ascii_whitespace) { None } else { Some(body::decode_object(headers, &bytes)?) };
+    let decoded = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(body::decode_object(headers, &bytes)?)
+    };
     DeleteOptions::from_request(decoded.as_ref(), query)
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 /// Runs until shutdown: watches namespaces and finishes their deletion.
 pub async fn run(api: Api) {
-    let Some(info) = api::registry::find("", "v1", "namespaces") else { return };
+    let Some(info) = api::registry::find("", "v1", "namespaces") else {
+        return;
+    };
     loop {
         if api.shutdown.is_cancelled() {
             return;
@@ -37,8 +39,16 @@ pub async fn run(api: Api) {
 }
 
 async fn resync(api: &Api) -> ApiResult<()> {
-    let Some(info) = api::registry::find("", "v1", "namespaces") else { return Ok(()) };
-    let page = api.store.list(store::ListOptions { prefix: info.key_prefix(), ..Default::default() }).await?;
+    let Some(info) = api::registry::find("", "v1", "namespaces") else {
+        return Ok(());
+    };
+    let page = api
+        .store
+        .list(store::ListOptions {
+            prefix: info.key_prefix(),
+            ..Default::default()
+        })
+        .await?;
     for kv in &page.items {
         let ns = codec::decode(kv)?;
         if codec::meta_str(&ns, "deletionTimestamp").is_some() {
@@ -59,7 +69,13 @@ async fn finish(api: &Api, ns: &Value) -> ApiResult<()> {
         }
         seen.push(info.storage);
         let prefix = info.namespace_prefix(Some(&name));
-        let page = api.store.list(store::ListOptions { prefix, ..Default::default() }).await?;
+        let page = api
+            .store
+            .list(store::ListOptions {
+                prefix,
+                ..Default::default()
+            })
+            .await?;
         for kv in &page.items {
             left += 1;
             let obj = codec::decode(kv)?;
@@ -67,10 +83,15 @@ async fn finish(api: &Api, ns: &Value) -> ApiResult<()> {
                 continue;
             }
             let obj_name = codec::meta_str(&obj, "name").unwrap_or("").to_string();
-            let opts = DeleteOptions { propagation: Some("Background".into()), ..Default::default() };
+            let opts = DeleteOptions {
+                propagation: Some("Background".into()),
+                ..Default::default()
+            };
             match objects::delete(api, info, Some(&name), &obj_name, &opts).await {
                 Ok(_) | Err(crate::status::ApiError::NotFound { .. }) => {}
-                Err(e) => tracing::warn!(namespace = %name, object = %obj_name, error = %e, "namespace cleanup"),
+                Err(e) => {
+                    tracing::warn!(namespace = %name, object = %obj_name, error = %e, "namespace cleanup")
+                }
             }
         }
     }
@@ -78,9 +99,13 @@ async fn finish(api: &Api, ns: &Value) -> ApiResult<()> {
         return Ok(());
     }
     // empty: remove the `kubernetes` finalizer, then the namespace itself
-    let Some(info) = api::registry::find("", "v1", "namespaces") else { return Ok(()) };
+    let Some(info) = api::registry::find("", "v1", "namespaces") else {
+        return Ok(());
+    };
     let key = info.key(None, &name);
-    let Some(kv) = api.store.get(&key).await? else { return Ok(()) };
+    let Some(kv) = api.store.get(&key).await? else {
+        return Ok(());
+    };
     let mut obj = codec::decode(&kv)?;
     let finalizers: Vec<Value> = obj
         .pointer("/spec/finalizers")
@@ -88,11 +113,15 @@ async fn finish(api: &Api, ns: &Value) -> ApiResult<()> {
         .map(|f| f.iter().filter(|v| *v != "kubernetes").cloned().collect())
         .unwrap_or_default();
     obj["spec"]["finalizers"] = json!(finalizers);
-    let meta_finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+    let meta_finalizers = obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty());
     let result = if finalizers.is_empty() && !meta_finalizers {
         api.store.delete(&key, Some(kv.mod_revision)).await
     } else {
-        api.store.update(&key, codec::encode(&obj)?, Some(kv.mod_revision)).await
+        api.store
+            .update(&key, codec::encode(&obj)?, Some(kv.mod_revision))
+            .await
     };
     match result {
         Ok(_) | Err(store::Error::Conflict { .. } | store::Error::NotFound(_)) => Ok(()),

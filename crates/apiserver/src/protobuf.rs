@@ -2,23 +2,32 @@
 //! (`Content-Type: application/vnd.kubernetes.protobuf`).
 //!
 //! A body is the magic `k8s\0` followed by a `runtime.Unknown` envelope whose
-//! `raw` field holds the object. kubectl (1.32+) sends protobuf for a few
-//! requests only: `auth can-i` posts a SelfSubjectAccessReview, `auth whoami`
+//! `raw` field holds the object. kubectl 1.32+ sends protobuf wherever it uses
+//! a typed client: `auth can-i` posts a SelfSubjectAccessReview, `auth whoami`
 //! a SelfSubjectReview, `drain --disable-eviction` deletes with DeleteOptions
-//! (an Eviction is accepted too, though kubectl posts it as JSON). brink
-//! decodes those kinds into the JSON the same request would have carried and
-//! rejects every other kind with [`ProtobufError::Unsupported`] (the server
-//! answers 415).
+//! (an Eviction is accepted too, though kubectl posts it as JSON), and the
+//! `create` generators (`create configmap|secret|namespace|serviceaccount|
+//! service|deployment|job|cronjob|role|rolebinding|clusterrole|
+//! clusterrolebinding|quota|priorityclass|poddisruptionbudget|ingress|token`)
+//! post the object they build. brink decodes those kinds into the JSON the
+//! same request would have carried and rejects every other kind with
+//! [`ProtobufError::Unsupported`] (the server answers 415).
 //!
-//! Messages are hand-written from Kubernetes' `generated.proto` files
-//! (`apimachinery/pkg/runtime`, `apimachinery/pkg/apis/meta/v1`,
-//! `api/authorization/v1`, `api/authentication/v1`, `api/policy/v1`); fields
-//! brink does not need are skipped by the decoder.
+//! The review and delete messages are hand-written prost structs
+//! (`messages`); the objects are read by a table-driven decoder (`wire`)
+//! with descriptors (`schema`) taken from Kubernetes' `generated.proto` and
+//! `types.go`. A field the tables do not know fails the request
+//! ([`ProtobufError::UnknownField`]) instead of being dropped.
 
 use prost::Message;
 use serde_json::{Map, Value, json};
 
 mod messages;
+mod schema;
+mod wire;
+
+#[cfg(test)]
+mod fixture_tests;
 
 pub use messages::{
     DeleteOptions, Eviction, MetadataOnly, NonResourceAttributes, ObjectMeta, Preconditions,
@@ -48,11 +57,30 @@ pub enum ProtobufError {
         encoding: String,
     },
     /// The object is of a kind brink does not accept as protobuf.
-    #[error("kind {kind:?} is not accepted as protobuf")]
+    #[error("kind {kind:?} is not accepted as protobuf; send the object as JSON")]
     Unsupported {
         /// The `kind` of the envelope's type meta, with its `apiVersion`
         /// when the kind is known under another version (`v1beta1/Eviction`).
         kind: String,
+    },
+    /// The object has a field brink's tables do not know (a newer
+    /// Kubernetes field): refused rather than dropped.
+    #[error(
+        "brink cannot decode field {field} of {message} from protobuf; send the object as JSON (kubectl create -f / apply)"
+    )]
+    UnknownField {
+        /// The message, such as `v1.PodSpec`.
+        message: &'static str,
+        /// The field number.
+        field: u32,
+    },
+    /// The object is not valid protobuf for its kind.
+    #[error("malformed protobuf body ({message}): {detail}")]
+    Malformed {
+        /// The message being read.
+        message: &'static str,
+        /// What is wrong.
+        detail: String,
     },
 }
 
@@ -89,10 +117,30 @@ pub fn decode_to_json(body: &[u8]) -> Result<Value, ProtobufError> {
                 kind: format!("{api_version}/{kind}"),
             });
         }
-        _ => return Err(ProtobufError::Unsupported { kind }),
+        _ => return object(api_version, kind, raw),
     };
     out.insert("apiVersion".into(), api_version.into());
     out.insert("kind".into(), kind.into());
+    Ok(Value::Object(out))
+}
+
+/// An object kind read through the [`schema`] tables.
+fn object(api_version: String, kind: String, raw: &[u8]) -> Result<Value, ProtobufError> {
+    let Some((_, _, msg)) = schema::ROOTS
+        .iter()
+        .find(|(v, k, _)| *v == api_version && *k == kind)
+    else {
+        let kind = if schema::ROOTS.iter().any(|(_, k, _)| *k == kind) {
+            format!("{api_version}/{kind}")
+        } else {
+            kind
+        };
+        return Err(ProtobufError::Unsupported { kind });
+    };
+    let mut out = Map::new();
+    out.insert("apiVersion".into(), api_version.into());
+    out.insert("kind".into(), kind.into());
+    out.extend(wire::decode(msg, raw)?);
     Ok(Value::Object(out))
 }
 
@@ -394,8 +442,8 @@ mod tests {
             decode_to_json(b"k8s\0\xff\xff"),
             Err(ProtobufError::Decode(_))
         ));
-        let err = decode_to_json(&envelope("v1", "Pod", Vec::new())).unwrap_err();
-        assert!(matches!(err, ProtobufError::Unsupported { ref kind } if kind == "Pod"));
+        let err = decode_to_json(&envelope("v1", "Node", Vec::new())).unwrap_err();
+        assert!(matches!(err, ProtobufError::Unsupported { ref kind } if kind == "Node"));
         let mut gz = Unknown {
             content_encoding: "gzip".into(),
             ..Default::default()

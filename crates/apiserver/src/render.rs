@@ -26,8 +26,20 @@ pub fn object(info: &'static ResourceInfo, obj: Value, want: Want, query: &Query
         Want::Object => obj,
         Want::Metadata => partial_metadata(&obj),
         Want::Table => {
-            let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
-            api::table::table(info, &[&obj], jiff::Timestamp::now(), &rv, None, None, include_object(query))
+            let rv = obj
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            api::table::table(
+                info,
+                &[&obj],
+                jiff::Timestamp::now(),
+                &rv,
+                None,
+                None,
+                include_object(query),
+            )
         }
     }
 }
@@ -38,7 +50,10 @@ pub fn list(info: &'static ResourceInfo, page: Page, want: Want, query: &Query) 
         Want::Object => list_object(info, page),
         Want::Metadata => {
             let mut l = list_object(info, page);
-            let items: Vec<Value> = l["items"].as_array().map(|a| a.iter().map(partial_metadata).collect()).unwrap_or_default();
+            let items: Vec<Value> = l["items"]
+                .as_array()
+                .map(|a| a.iter().map(partial_metadata).collect())
+                .unwrap_or_default();
             l["items"] = json!(items);
             l["kind"] = json!("PartialObjectMetadataList");
             l["apiVersion"] = json!("meta.k8s.io/v1");

@@ -50,16 +50,28 @@ pub fn route(path: &str) -> ApiResult<Route> {
     let segs: Vec<String> = path
         .trim_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api"] => return Ok(Route::Discovery(DiscoveryPath::Api)),
         ["apis"] => return Ok(Route::Discovery(DiscoveryPath::Apis)),
-        ["api", v] => return Ok(Route::Discovery(DiscoveryPath::GroupVersion(String::new(), v.to_string()))),
+        ["api", v] => {
+            return Ok(Route::Discovery(DiscoveryPath::GroupVersion(
+                String::new(),
+                v.to_string(),
+            )));
+        }
         ["apis", g] => return Ok(Route::Discovery(DiscoveryPath::Group(g.to_string()))),
         ["apis", g, v] => {
-            return Ok(Route::Discovery(DiscoveryPath::GroupVersion(g.to_string(), v.to_string())));
+            return Ok(Route::Discovery(DiscoveryPath::GroupVersion(
+                g.to_string(),
+                v.to_string(),
+            )));
         }
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
@@ -82,18 +94,28 @@ pub fn route(path: &str) -> ApiResult<Route> {
     // `/api/v1/namespaces/NAME[/status]` addresses a namespace itself.
     if let (None, "namespaces") = (&namespace, plural) {
         let info = api::registry::find(group, version, "namespaces").ok_or(ApiError::NoRoute)?;
-        return Ok(Route::Resource(Target { info, namespace: None, name, subresource: sub }));
+        return Ok(Route::Resource(Target {
+            info,
+            namespace: None,
+            name,
+            subresource: sub,
+        }));
     }
     let info = api::registry::find(group, version, plural).ok_or(ApiError::NoRoute)?;
     if namespace.is_some() && !info.namespaced {
         return Err(ApiError::NoRoute);
     }
-    if let Some(s) = &sub {
-        if info.subresource(s).is_none() {
-            return Err(ApiError::NoRoute);
-        }
+    if let Some(s) = &sub
+        && info.subresource(s).is_none()
+    {
+        return Err(ApiError::NoRoute);
     }
-    Ok(Route::Resource(Target { info, namespace, name, subresource: sub }))
+    Ok(Route::Resource(Target {
+        info,
+        namespace,
+        name,
+        subresource: sub,
+    }))
 }
 
 impl Target {
@@ -127,7 +149,11 @@ impl Target {
             Verb::Delete => "delete",
             Verb::DeleteCollection => "deletecollection",
         };
-        if allowed.contains(&name) { Ok(verb) } else { Err(ApiError::MethodNotAllowed) }
+        if allowed.contains(&name) {
+            Ok(verb)
+        } else {
+            Err(ApiError::MethodNotAllowed)
+        }
     }
 
     /// The namespace, required for namespaced objects.
@@ -148,7 +174,9 @@ impl Query {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let dec = |s: &str| {
                 let s = s.replace('+', " ");
-                percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+                percent_encoding::percent_decode_str(&s)
+                    .decode_utf8_lossy()
+                    .into_owned()
             };
             map.insert(dec(k), dec(v));
         }
@@ -157,7 +185,10 @@ impl Query {
 
     /// A parameter's value.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// A boolean flag (`true`/`1`).
@@ -169,10 +200,9 @@ impl Query {
     pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::BadRequest(format!("invalid value for {key}: {v:?} is not an integer"))),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                ApiError::BadRequest(format!("invalid value for {key}: {v:?} is not an integer"))
+            }),
         }
     }
 
@@ -220,9 +250,18 @@ mod tests {
         let t = target("/apis/apps/v1/deployments");
         assert_eq!(t.info.kind, "Deployment");
         assert!(t.namespace.is_none() && t.name.is_none());
-        assert!(matches!(route("/apis/apps/v1/namespaces/x/nodes"), Err(ApiError::NoRoute)));
-        assert!(matches!(route("/api/v1/namespaces/x/pods/p/nope"), Err(ApiError::NoRoute)));
-        assert!(matches!(route("/apis/apps"), Ok(Route::Discovery(DiscoveryPath::Group(_)))));
+        assert!(matches!(
+            route("/apis/apps/v1/namespaces/x/nodes"),
+            Err(ApiError::NoRoute)
+        ));
+        assert!(matches!(
+            route("/api/v1/namespaces/x/pods/p/nope"),
+            Err(ApiError::NoRoute)
+        ));
+        assert!(matches!(
+            route("/apis/apps"),
+            Ok(Route::Discovery(DiscoveryPath::Group(_)))
+        ));
     }
 
     #[test]
@@ -234,6 +273,9 @@ mod tests {
         let t = target("/api/v1/namespaces/d/pods/p/binding");
         assert_eq!(t.verb(&Method::POST, &q).unwrap(), Verb::Create);
         assert!(t.verb(&Method::GET, &q).is_err());
-        assert_eq!(Query::parse(Some("labelSelector=a%3Db%2Cc+in+(x)")).get("labelSelector"), Some("a=b,c in (x)"));
+        assert_eq!(
+            Query::parse(Some("labelSelector=a%3Db%2Cc+in+(x)")).get("labelSelector"),
+            Some("a=b,c in (x)")
+        );
     }
 }

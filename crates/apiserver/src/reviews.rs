@@ -15,7 +15,10 @@ pub fn review(info: &'static ResourceInfo, mut obj: Value, parts: &Parts) -> Api
             obj["status"] = json!({"allowed": true, "reason": "brink: authenticated users may do everything until RBAC is enabled"});
         }
         "SelfSubjectReview" => {
-            let id = parts.extensions.get::<Identity>().ok_or(ApiError::Unauthorized)?;
+            let id = parts
+                .extensions
+                .get::<Identity>()
+                .ok_or(ApiError::Unauthorized)?;
             obj["status"] = json!({"userInfo": {"username": id.user, "groups": id.groups}});
         }
         _ => return Err(ApiError::MethodNotAllowed),

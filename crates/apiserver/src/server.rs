@@ -32,7 +32,10 @@ pub struct ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("opening the store: {0}")]
     Store(#[from] store::Error),
     #[error("certificates: {0}")]
@@ -44,15 +47,26 @@ pub enum ServerError {
     #[error("creating the default objects: {0}")]
     Bootstrap(#[from] crate::status::ApiError),
     #[error("listening on {addr}: {source} (is another server running? pick another --bind)")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("serving: {0}")]
     Serve(std::io::Error),
 }
 
 /// The URL clients use for a bind address (wildcards become loopback).
 pub fn server_url(bind: SocketAddr) -> String {
-    let ip = if bind.ip().is_unspecified() { "127.0.0.1".to_string() } else { bind.ip().to_string() };
-    let host = if ip.contains(':') { format!("[{ip}]") } else { ip };
+    let ip = if bind.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        bind.ip().to_string()
+    };
+    let host = if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip
+    };
     format!("https://{host}:{}", bind.port())
 }
 
@@ -74,16 +88,25 @@ impl Running {
 }
 
 /// Starts the server; it runs until `shutdown` is cancelled.
-pub async fn start(config: ServerConfig, shutdown: CancellationToken) -> Result<Running, ServerError> {
+pub async fn start(
+    config: ServerConfig,
+    shutdown: CancellationToken,
+) -> Result<Running, ServerError> {
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir { path: dir.clone(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
+        path: dir.clone(),
+        source,
+    })?;
     let store = RedbStore::open(RedbStoreConfig {
         history_keep: config.history_keep,
         ..RedbStoreConfig::new(dir.join("store.redb"))
     })?;
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
-        .map_err(|source| ServerError::Bind { addr: config.bind, source })?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.bind,
+            source,
+        })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let mut sans = vec![addr.ip().to_string()];
     sans.extend(config.extra_sans.iter().cloned());
@@ -92,16 +115,27 @@ pub async fn start(config: ServerConfig, shutdown: CancellationToken) -> Result<
         store: store as Arc<dyn Store>,
         openapi: Arc::new(OpenApi::build()?),
         authn: Arc::new(Authenticator::load(dir)?),
-        version: Arc::new(VersionInfo { kube_minor: 33, brink_version: config.brink_version.clone() }),
+        version: Arc::new(VersionInfo {
+            kube_minor: 33,
+            brink_version: config.brink_version.clone(),
+        }),
         bookmark_interval: config.bookmark_interval,
         shutdown: shutdown.clone(),
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));
-    let router = axum::Router::new().fallback(crate::handler::handle).with_state(api);
+    let router = axum::Router::new()
+        .fallback(crate::handler::handle)
+        .with_state(api);
     let tls = pki.server_config();
     let task = tokio::spawn(async move {
-        crate::tls::serve(listener, tls, router, shutdown).await.map_err(ServerError::Serve)
+        crate::tls::serve(listener, tls, router, shutdown)
+            .await
+            .map_err(ServerError::Serve)
     });
-    Ok(Running { addr, kubeconfig: dir.join("admin.kubeconfig"), task })
+    Ok(Running {
+        addr,
+        kubeconfig: dir.join("admin.kubeconfig"),
+        task,
+    })
 }

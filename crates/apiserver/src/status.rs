@@ -11,25 +11,49 @@ use serde_json::{Value, json};
 pub enum ApiError {
     /// 404 for an object.
     #[error("{} \"{name}\" not found", qualified(.group, .resource))]
-    NotFound { group: String, resource: String, name: String },
+    NotFound {
+        group: String,
+        resource: String,
+        name: String,
+    },
     /// 404 for a path the server does not serve.
     #[error("the server could not find the requested resource")]
     NoRoute,
     /// 409 on create of an existing object.
     #[error("{} \"{name}\" already exists", qualified(.group, .resource))]
-    AlreadyExists { group: String, resource: String, name: String },
+    AlreadyExists {
+        group: String,
+        resource: String,
+        name: String,
+    },
     /// 409 on a stale resourceVersion or precondition.
     #[error(
         "Operation cannot be fulfilled on {} \"{name}\": {detail}",
         qualified(.group, .resource)
     )]
-    Conflict { group: String, resource: String, name: String, detail: String },
+    Conflict {
+        group: String,
+        resource: String,
+        name: String,
+        detail: String,
+    },
     /// 409 from server-side apply.
     #[error("{message}")]
-    ApplyConflict { group: String, resource: String, name: String, message: String, causes: Vec<(String, String)> },
+    ApplyConflict {
+        group: String,
+        resource: String,
+        name: String,
+        message: String,
+        causes: Vec<(String, String)>,
+    },
     /// 422 with field causes.
     #[error("{kind} \"{name}\" is invalid: {}", join_causes(.causes))]
-    Invalid { group: String, kind: String, name: String, causes: Vec<FieldError> },
+    Invalid {
+        group: String,
+        kind: String,
+        name: String,
+        causes: Vec<FieldError>,
+    },
     /// 400.
     #[error("{0}")]
     BadRequest(String),
@@ -72,20 +96,34 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 fn qualified(group: &str, resource: &str) -> String {
-    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 fn join_causes(causes: &[FieldError]) -> String {
     match causes {
         [one] => one.message(),
-        many => format!("[{}]", many.iter().map(FieldError::message).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "[{}]",
+            many.iter()
+                .map(FieldError::message)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
 impl ApiError {
     /// 404 for `name` of `info`.
     pub fn not_found(info: &'static ResourceInfo, name: &str) -> Self {
-        Self::NotFound { group: info.group.into(), resource: info.plural.into(), name: name.into() }
+        Self::NotFound {
+            group: info.group.into(),
+            resource: info.plural.into(),
+            name: name.into(),
+        }
     }
 
     /// 409 Conflict for a stale update.
@@ -100,7 +138,12 @@ impl ApiError {
 
     /// 422 with causes.
     pub fn invalid(info: &'static ResourceInfo, name: &str, causes: Vec<FieldError>) -> Self {
-        Self::Invalid { group: info.group.into(), kind: info.kind.into(), name: name.into(), causes }
+        Self::Invalid {
+            group: info.group.into(),
+            kind: info.kind.into(),
+            name: name.into(),
+            causes,
+        }
     }
 
     /// Maps a patch that could not be applied.
@@ -128,8 +171,16 @@ impl ApiError {
                 name,
                 "the object has been modified; please apply your changes to the latest version and try again",
             ),
-            E::Compacted { requested, compacted } => Self::Expired { requested, compacted },
-            E::FutureRevision { requested, current } => Self::TooLargeResourceVersion { requested, current },
+            E::Compacted {
+                requested,
+                compacted,
+            } => Self::Expired {
+                requested,
+                compacted,
+            },
+            E::FutureRevision { requested, current } => {
+                Self::TooLargeResourceVersion { requested, current }
+            }
             other => Self::from(other),
         }
     }
@@ -137,7 +188,9 @@ impl ApiError {
     fn code(&self) -> StatusCode {
         match self {
             Self::NotFound { .. } | Self::NoRoute => StatusCode::NOT_FOUND,
-            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict { .. } => StatusCode::CONFLICT,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::Invalid { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -182,10 +235,29 @@ impl ApiError {
             d
         };
         match self {
-            Self::NotFound { group, resource, name }
-            | Self::AlreadyExists { group, resource, name }
-            | Self::Conflict { group, resource, name, .. } => Some(named(group, resource, name)),
-            Self::ApplyConflict { group, resource, name, causes, .. } => {
+            Self::NotFound {
+                group,
+                resource,
+                name,
+            }
+            | Self::AlreadyExists {
+                group,
+                resource,
+                name,
+            }
+            | Self::Conflict {
+                group,
+                resource,
+                name,
+                ..
+            } => Some(named(group, resource, name)),
+            Self::ApplyConflict {
+                group,
+                resource,
+                name,
+                causes,
+                ..
+            } => {
                 let mut d = named(group, resource, name);
                 d["causes"] = causes
                     .iter()
@@ -193,7 +265,12 @@ impl ApiError {
                     .collect();
                 Some(d)
             }
-            Self::Invalid { group, kind, name, causes } => {
+            Self::Invalid {
+                group,
+                kind,
+                name,
+                causes,
+            } => {
                 let mut d = named(group, kind, name);
                 d["causes"] = causes
                     .iter()
@@ -230,7 +307,13 @@ impl ApiError {
 impl From<store::Error> for ApiError {
     fn from(err: store::Error) -> Self {
         match err {
-            store::Error::Compacted { requested, compacted } => Self::Expired { requested, compacted },
+            store::Error::Compacted {
+                requested,
+                compacted,
+            } => Self::Expired {
+                requested,
+                compacted,
+            },
             store::Error::FutureRevision { requested, current } => {
                 Self::TooLargeResourceVersion { requested, current }
             }
@@ -247,7 +330,10 @@ impl IntoResponse for ApiError {
         }
         let body = serde_json::to_vec(&self.status()).unwrap_or_default();
         let mut resp = (self.code(), body).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         resp
     }
 }

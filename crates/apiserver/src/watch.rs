@@ -21,7 +21,13 @@ use tokio::sync::mpsc;
 const MAX_WATCH: Duration = Duration::from_secs(1800);
 
 /// Starts a watch and returns the streaming response.
-pub async fn watch(api: &Api, info: &'static ResourceInfo, ns: Option<String>, query: &Query, want: Want) -> ApiResult<Response> {
+pub async fn watch(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<String>,
+    query: &Query,
+    want: Want,
+) -> ApiResult<Response> {
     let selectors = Selectors::from_query(info, query)?;
     let rv = codec::parse_rv(query.get("resourceVersion"))?;
     let send_initial = query.flag("sendInitialEvents") || matches!(rv, None | Some(0));
@@ -38,24 +44,38 @@ pub async fn watch(api: &Api, info: &'static ResourceInfo, ns: Option<String>, q
     let (initial, after) = if send_initial && rv.unwrap_or(0) == 0 {
         let page = api
             .store
-            .list(store::ListOptions { prefix: prefix.clone(), ..Default::default() })
+            .list(store::ListOptions {
+                prefix: prefix.clone(),
+                ..Default::default()
+            })
             .await?;
         (Some(page.items), page.revision)
     } else {
         (None, rv.unwrap_or(0))
     };
-    let mut events = api.store.watch(&prefix, after).await?;
+    let mut events = match api.store.watch(&prefix, after).await {
+        Ok(w) => w,
+        // like Kubernetes' watch cache: 200, then one ERROR event (410 Expired)
+        Err(e @ store::Error::Compacted { .. }) => return Ok(error_stream(ApiError::from(e))),
+        Err(e) => return Err(e.into()),
+    };
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(256);
     let query = query.clone();
     let api2 = api.clone();
     let initial_end = query.flag("sendInitialEvents");
     tokio::spawn(async move {
-        let enc = Encoder { info, want, query: &query };
+        let enc = Encoder {
+            info,
+            want,
+            query: &query,
+        };
         let mut last_rv = after;
         if let Some(items) = initial {
             for kv in &items {
-                let Ok(obj) = codec::decode_as(info, kv) else { continue };
+                let Ok(obj) = codec::decode_as(info, kv) else {
+                    continue;
+                };
                 if selectors.matches(&obj) && tx.send(Ok(enc.event("ADDED", obj))).await.is_err() {
                     return;
                 }
@@ -102,20 +122,34 @@ pub async fn watch(api: &Api, info: &'static ResourceInfo, ns: Option<String>, q
         }
     });
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
-    let mut resp = Response::new(Body::from_stream(stream));
+    Ok(streaming(Body::from_stream(stream)))
+}
+
+fn streaming(body: Body) -> Response {
+    let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::OK;
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
-    Ok(resp)
+    resp
+}
+
+fn error_stream(err: ApiError) -> Response {
+    streaming(Body::from(line(json!({"type": "ERROR", "object": err.status()}))))
 }
 
 /// What a store event means to a watcher with selectors: objects entering
 /// the selection are ADDED, leaving it DELETED.
-fn transition(info: &'static ResourceInfo, selectors: &Selectors, ev: &store::Event) -> Option<(&'static str, Value)> {
+fn transition(
+    info: &'static ResourceInfo,
+    selectors: &Selectors,
+    ev: &store::Event,
+) -> Option<(&'static str, Value)> {
     let mut obj = codec::decode_as(info, &ev.kv).ok()?;
     let now_matches = selectors.matches(&obj);
     let was_matching = match &ev.prev {
-        Some(prev) if !selectors.is_empty() => codec::decode_as(info, prev).map(|p| selectors.matches(&p)).unwrap_or(false),
+        Some(prev) if !selectors.is_empty() => codec::decode_as(info, prev)
+            .map(|p| selectors.matches(&p))
+            .unwrap_or(false),
         Some(_) => true,
         None => false,
     };
@@ -157,8 +191,13 @@ impl Encoder<'_> {
         }
         let (av, kind) = match self.want {
             Want::Object => (self.info.api_version(), self.info.kind.to_string()),
-            _ => ("meta.k8s.io/v1".to_string(), "PartialObjectMetadata".to_string()),
+            _ => (
+                "meta.k8s.io/v1".to_string(),
+                "PartialObjectMetadata".to_string(),
+            ),
         };
-        line(json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": av, "metadata": meta}}))
+        line(
+            json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": av, "metadata": meta}}),
+        )
     }
 }

@@ -83,7 +83,11 @@ pub struct TokenArgs {
 pub fn token_create(args: &TokenArgs) -> anyhow::Result<()> {
     let path = args.data_dir.join("node-token");
     let token = std::fs::read_to_string(&path).with_context(|| {
-        format!("reading {} (start `brink server --data-dir {}` once first)", path.display(), args.data_dir.display())
+        format!(
+            "reading {} (start `brink server --data-dir {}` once first)",
+            path.display(),
+            args.data_dir.display()
+        )
     })?;
     println!("{}", token.trim());
     Ok(())

@@ -12,7 +12,11 @@ mod tests {
             let path = entry.expect("entry").path();
             let text = std::fs::read_to_string(&path).expect("readable");
             let v: serde_json::Value = serde_norway::from_str(&text).expect("valid YAML");
-            assert!(v["apiVersion"].is_string() && v["kind"].is_string(), "{}", path.display());
+            assert!(
+                v["apiVersion"].is_string() && v["kind"].is_string(),
+                "{}",
+                path.display()
+            );
             assert!(v["metadata"]["name"].is_string(), "{}", path.display());
             seen += 1;
         }

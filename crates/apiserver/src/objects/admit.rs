@@ -32,8 +32,16 @@ impl FieldValidation {
 /// filling them in when absent.
 pub fn check_type(info: &'static ResourceInfo, obj: &mut Value) -> ApiResult<()> {
     let want_av = info.api_version();
-    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if !av.is_empty() && av != want_av {
         return Err(ApiError::BadRequest(format!(
             "the API version in the data ({av}) does not match the expected API version ({want_av})"
@@ -52,7 +60,11 @@ pub fn check_type(info: &'static ResourceInfo, obj: &mut Value) -> ApiResult<()>
 
 /// Decoding checks: wrong types are 400; unknown fields per `validation`.
 /// Returns the warnings to send back.
-pub fn check_fields(info: &'static ResourceInfo, obj: &Value, validation: FieldValidation) -> ApiResult<Vec<String>> {
+pub fn check_fields(
+    info: &'static ResourceInfo,
+    obj: &Value,
+    validation: FieldValidation,
+) -> ApiResult<Vec<String>> {
     let cannot = |detail: String| {
         ApiError::BadRequest(format!(
             "{} in version \"{}\" cannot be handled as a {}: {detail}",
@@ -63,15 +75,25 @@ pub fn check_fields(info: &'static ResourceInfo, obj: &Value, validation: FieldV
     if unknown.is_empty() || validation == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let listed: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    let listed: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
     match validation {
-        FieldValidation::Strict => Err(cannot(format!("strict decoding error: {}", listed.join(", ")))),
+        FieldValidation::Strict => Err(cannot(format!(
+            "strict decoding error: {}",
+            listed.join(", ")
+        ))),
         _ => Ok(listed),
     }
 }
 
 /// Runs defaulting and validation; 422 on failure.
-pub fn default_and_validate(info: &'static ResourceInfo, obj: &mut Value, old: Option<&Value>) -> ApiResult<()> {
+pub fn default_and_validate(
+    info: &'static ResourceInfo,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> ApiResult<()> {
     api::defaults::apply_defaults(info, obj);
     if let Err(causes) = api::validation::validate(info, obj, old) {
         let name = meta_str(obj, "name").unwrap_or("").to_string();
@@ -86,14 +108,26 @@ const SUFFIX_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// A random 5-character `generateName` suffix.
 pub fn name_suffix() -> String {
     let bytes = *uuid::Uuid::new_v4().as_bytes();
-    bytes[..5].iter().map(|b| SUFFIX_CHARS[*b as usize % SUFFIX_CHARS.len()] as char).collect()
+    bytes[..5]
+        .iter()
+        .map(|b| SUFFIX_CHARS[*b as usize % SUFFIX_CHARS.len()] as char)
+        .collect()
 }
 
 /// Sets the metadata a create owns: name (from generateName), namespace,
 /// uid, creationTimestamp, generation; clears what clients may not set.
-pub fn prepare_create(info: &'static ResourceInfo, obj: &mut Value, namespace: Option<&str>, now: &str) -> ApiResult<()> {
+pub fn prepare_create(
+    info: &'static ResourceInfo,
+    obj: &mut Value,
+    namespace: Option<&str>,
+    now: &str,
+) -> ApiResult<()> {
     let meta = meta_mut(obj);
-    let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("").to_string();
+    let body_ns = meta
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if info.namespaced {
         let ns = namespace.unwrap_or("");
         if !body_ns.is_empty() && body_ns != ns {
@@ -105,7 +139,11 @@ pub fn prepare_create(info: &'static ResourceInfo, obj: &mut Value, namespace: O
     } else {
         meta.remove("namespace");
     }
-    let name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if name.is_empty() {
         match meta.get("generateName").and_then(Value::as_str) {
             Some(prefix) if !prefix.is_empty() => {
@@ -126,7 +164,12 @@ pub fn prepare_create(info: &'static ResourceInfo, obj: &mut Value, namespace: O
     }
     meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
     meta.insert("creationTimestamp".into(), json!(now));
-    for k in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+    for k in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    ] {
         meta.remove(k);
     }
     if tracks_generation(info) {
@@ -135,19 +178,38 @@ pub fn prepare_create(info: &'static ResourceInfo, obj: &mut Value, namespace: O
         meta.remove("generation");
     }
     // status belongs to the status subresource; nodes may report it at create
-    if info.subresource("status").is_some() && info.kind != "Node" {
-        if let Some(map) = obj.as_object_mut() {
-            map.remove("status");
-        }
+    if info.subresource("status").is_some()
+        && info.kind != "Node"
+        && let Some(map) = obj.as_object_mut()
+    {
+        map.remove("status");
     }
     Ok(())
+}
+
+/// Rejects a body whose `metadata.name` differs from the name in the URL.
+pub fn check_name(obj: &Value, name: &str) -> ApiResult<()> {
+    match meta_str(obj, "name") {
+        Some(body_name) if body_name != name => Err(ApiError::BadRequest(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Whether the kind bumps `metadata.generation` on spec changes.
 pub fn tracks_generation(info: &'static ResourceInfo) -> bool {
     matches!(
         info.kind,
-        "Pod" | "Deployment" | "ReplicaSet" | "DaemonSet" | "Job" | "CronJob" | "Service" | "Namespace" | "Node"
+        "Pod"
+            | "Deployment"
+            | "ReplicaSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+            | "Service"
+            | "Namespace"
+            | "Node"
             | "RuntimeClass"
     )
 }
@@ -164,11 +226,21 @@ pub fn prepare_update(info: &'static ResourceInfo, new: &mut Value, old: &Value)
                 return Err(ApiError::conflict(
                     info,
                     old_meta.get("name").and_then(Value::as_str).unwrap_or(""),
-                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"),
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {old_uid}"
+                    ),
                 ));
             }
         }
-        for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"] {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "namespace",
+            "name",
+        ] {
             match old_meta.get(k) {
                 Some(v) => meta.insert(k.to_string(), v.clone()),
                 None => meta.remove(k),
@@ -176,7 +248,11 @@ pub fn prepare_update(info: &'static ResourceInfo, new: &mut Value, old: &Value)
         }
     }
     if tracks_generation(info) && spec_changed(old, new) {
-        let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+        let generation = old_meta
+            .get("generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            + 1;
         meta_mut(new).insert("generation".into(), json!(generation));
     }
     Ok(())

@@ -64,9 +64,10 @@ pub fn set_resource_version(obj: &mut Value, rev: u64) {
 pub fn parse_rv(rv: Option<&str>) -> ApiResult<Option<u64>> {
     match rv {
         None | Some("") => Ok(None),
-        Some(s) => s.parse().map(Some).map_err(|_| {
-            ApiError::BadRequest(format!("invalid resource version: {s:?}"))
-        }),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::BadRequest(format!("invalid resource version: {s:?}"))),
     }
 }
 
@@ -96,8 +97,16 @@ mod tests {
         let obj = json!({"spec": {"a": 1}, "metadata": {"name": "x", "resourceVersion": "9"}, "kind": "Pod", "apiVersion": "v1"});
         let bytes = encode(&obj).unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
-        assert!(text.starts_with(r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}"#), "{text}");
-        let kv = KeyValue { key: "/k".into(), value: bytes, create_revision: 3, mod_revision: 7 };
+        assert!(
+            text.starts_with(r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}"#),
+            "{text}"
+        );
+        let kv = KeyValue {
+            key: "/k".into(),
+            value: bytes,
+            create_revision: 3,
+            mod_revision: 7,
+        };
         let back = decode(&kv).unwrap();
         assert_eq!(back["metadata"]["resourceVersion"], "7");
         assert_eq!(back["spec"]["a"], 1);

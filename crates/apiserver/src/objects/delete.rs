@@ -37,9 +37,14 @@ impl DeleteOptions {
             if let Some(true) = b.get("orphanDependents").and_then(Value::as_bool) {
                 o.propagation = Some("Orphan".into());
             }
-            o.precondition_uid = b.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string);
-            o.precondition_rv =
-                b.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string);
+            o.precondition_uid = b
+                .pointer("/preconditions/uid")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            o.precondition_rv = b
+                .pointer("/preconditions/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             if let Some(d) = b.get("dryRun").and_then(Value::as_array) {
                 o.dry_run |= d.iter().any(|v| v == "All");
             }
@@ -64,10 +69,16 @@ pub async fn delete(
 ) -> ApiResult<Written> {
     let key = info.key(ns, name);
     for _ in 0..8 {
-        let kv = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(info, name))?;
+        let kv = api
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(info, name))?;
         let mut obj = codec::decode_as(info, &kv)?;
         check_preconditions(info, name, &obj, opts)?;
-        let finalizers = obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        let finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
         let grace = pod_grace(info, &obj, opts);
         let now = jiff::Timestamp::now();
         let pending = if info.kind == "Namespace" {
@@ -88,10 +99,20 @@ pub async fn delete(
             false
         };
         if opts.dry_run {
-            return Ok(Written { object: obj, warnings: Vec::new(), created: false });
+            return Ok(Written {
+                object: obj,
+                warnings: Vec::new(),
+                created: false,
+            });
         }
         let result = if pending {
-            api.store.update(&key, codec::encode(&super::to_storage(info, obj)?)?, Some(kv.mod_revision)).await
+            api.store
+                .update(
+                    &key,
+                    codec::encode(&super::to_storage(info, obj)?)?,
+                    Some(kv.mod_revision),
+                )
+                .await
         } else {
             api.store.delete(&key, Some(kv.mod_revision)).await
         };
@@ -99,23 +120,38 @@ pub async fn delete(
             Ok(done) => {
                 let mut object = codec::decode_as(info, &done)?;
                 codec::set_resource_version(&mut object, done.mod_revision);
-                return Ok(Written { object, warnings: Vec::new(), created: false });
+                return Ok(Written {
+                    object,
+                    warnings: Vec::new(),
+                    created: false,
+                });
             }
             Err(store::Error::Conflict { .. }) => continue,
             Err(e) => return Err(ApiError::from_store(info, name, e)),
         }
     }
-    Err(ApiError::conflict(info, name, "the object is being modified too often; try again"))
+    Err(ApiError::conflict(
+        info,
+        name,
+        "the object is being modified too often; try again",
+    ))
 }
 
-fn check_preconditions(info: &'static ResourceInfo, name: &str, obj: &Value, opts: &DeleteOptions) -> ApiResult<()> {
+fn check_preconditions(
+    info: &'static ResourceInfo,
+    name: &str,
+    obj: &Value,
+    opts: &DeleteOptions,
+) -> ApiResult<()> {
     if let Some(uid) = &opts.precondition_uid {
         let actual = meta_str(obj, "uid").unwrap_or("");
         if uid != actual {
             return Err(ApiError::conflict(
                 info,
                 name,
-                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                ),
             ));
         }
     }
@@ -140,15 +176,27 @@ fn pod_grace(info: &'static ResourceInfo, obj: &Value, opts: &DeleteOptions) -> 
     if info.kind != "Pod" {
         return 0;
     }
-    let on_node = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-    let finished = matches!(obj.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded" | "Failed"));
+    let on_node = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    let finished = matches!(
+        obj.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
     if !on_node || finished {
         return 0;
     }
-    let own = obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
+    let own = obj
+        .pointer("/spec/terminationGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(30);
     let grace = opts.grace_period.unwrap_or(own).max(0);
     // a second delete may shorten, never lengthen, a pending grace period
-    match obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64) {
+    match obj
+        .pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+    {
         Some(pending) => grace.min(pending),
         None => grace,
     }

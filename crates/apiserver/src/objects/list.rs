@@ -38,7 +38,11 @@ impl Selectors {
             .map(|s| FieldSelector::parse_for(info, s))
             .transpose()
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        Ok(Self { info, labels, fields })
+        Ok(Self {
+            info,
+            labels,
+            fields,
+        })
     }
 
     /// Whether no selector was given.
@@ -49,7 +53,10 @@ impl Selectors {
     /// Whether `obj` matches every selector.
     pub fn matches(&self, obj: &Value) -> bool {
         self.labels.as_ref().is_none_or(|s| s.matches_object(obj))
-            && self.fields.as_ref().is_none_or(|s| s.matches(self.info, obj))
+            && self
+                .fields
+                .as_ref()
+                .is_none_or(|s| s.matches(self.info, obj))
     }
 }
 
@@ -60,10 +67,16 @@ fn encode_continue(rv: u64, start: &str) -> String {
 
 fn decode_continue(token: &str) -> ApiResult<(u64, String)> {
     let bad = || ApiError::BadRequest(format!("continue key is not valid: {token:?}"));
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let rv = v.get("rv").and_then(Value::as_u64).ok_or_else(bad)?;
-    let start = v.get("start").and_then(Value::as_str).ok_or_else(bad)?.to_string();
+    let start = v
+        .get("start")
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?
+        .to_string();
     Ok((rv, start))
 }
 
@@ -81,7 +94,10 @@ fn list_revision(api: &Api, query: &Query) -> ApiResult<Option<u64>> {
         )),
         Some("Exact") => Ok(rv),
         None | Some("NotOlderThan") => match rv {
-            Some(n) if n > current => Err(ApiError::TooLargeResourceVersion { requested: n, current }),
+            Some(n) if n > current => Err(ApiError::TooLargeResourceVersion {
+                requested: n,
+                current,
+            }),
             _ => Ok(None),
         },
         Some(other) => Err(ApiError::BadRequest(format!(
@@ -91,7 +107,12 @@ fn list_revision(api: &Api, query: &Query) -> ApiResult<Option<u64>> {
 }
 
 /// Lists objects of `info` in `ns` (all namespaces when `None`).
-pub async fn list(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, query: &Query) -> ApiResult<Page> {
+pub async fn list(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    query: &Query,
+) -> ApiResult<Page> {
     let selectors = Selectors::from_query(info, query)?;
     let limit = query.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
     let (mut revision, mut start_after) = match query.get("continue") {
@@ -115,10 +136,12 @@ pub async fn list(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, quer
             })
             .await
             .map_err(|e| match e {
-                store::Error::Compacted { .. } if query.get("continue").is_some() => ApiError::Expired {
-                    requested: revision.unwrap_or(0),
-                    compacted: api.store.compacted_revision(),
-                },
+                store::Error::Compacted { .. } if query.get("continue").is_some() => {
+                    ApiError::Expired {
+                        requested: revision.unwrap_or(0),
+                        compacted: api.store.compacted_revision(),
+                    }
+                }
                 other => ApiError::from(other),
             })?;
         revision = Some(page.revision);
@@ -143,7 +166,14 @@ pub async fn list(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, quer
                 }
                 start_after = Some(last);
             }
-            _ => return Ok(Page { items, resource_version: rv, continue_token: None, remaining: None }),
+            _ => {
+                return Ok(Page {
+                    items,
+                    resource_version: rv,
+                    continue_token: None,
+                    remaining: None,
+                });
+            }
         }
     }
 }
@@ -167,7 +197,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip() {
         let t = encode_continue(42, "/core/pods/default/web-7");
-        assert_eq!(decode_continue(&t).unwrap(), (42, "/core/pods/default/web-7".to_string()));
+        assert_eq!(
+            decode_continue(&t).unwrap(),
+            (42, "/core/pods/default/web-7".to_string())
+        );
         assert!(decode_continue("not-a-token").is_err());
     }
 }

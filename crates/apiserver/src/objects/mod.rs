@@ -29,7 +29,14 @@ pub struct WriteOptions {
 }
 
 impl WriteOptions {
-    fn track_fields(&self, old: Option<&Value>, new: &mut Value, api_version: &str, now: &str, sub: Option<&str>) {
+    fn track_fields(
+        &self,
+        old: Option<&Value>,
+        new: &mut Value,
+        api_version: &str,
+        now: &str,
+        sub: Option<&str>,
+    ) {
         if !self.applied {
             api::patch::update_managed_fields(old, new, &self.field_manager, api_version, sub, now);
         }
@@ -47,11 +54,18 @@ pub struct Written {
 
 /// Kubernetes' RFC 3339 timestamp with seconds precision.
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// The object stored under `key`, decoded as `info` serves it.
-pub async fn get(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+pub async fn get(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+) -> ApiResult<Value> {
     let kv = api
         .store
         .get(&info.key(ns, name))
@@ -77,7 +91,12 @@ fn from_storage(info: &'static ResourceInfo, obj: Value) -> ApiResult<Value> {
 }
 
 /// Rejects creates in missing or terminating namespaces.
-async fn check_namespace(api: &Api, info: &'static ResourceInfo, ns: &str, name: &str) -> ApiResult<()> {
+async fn check_namespace(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: &str,
+    name: &str,
+) -> ApiResult<()> {
     let ns_info = api::registry::find("", "v1", "namespaces").ok_or(ApiError::NoRoute)?;
     match api.store.get(&ns_info.key(None, ns)).await? {
         None => Err(ApiError::not_found(ns_info, ns)),
@@ -117,16 +136,28 @@ pub async fn create(
     let key = info.key(ns, &name);
     if opts.dry_run {
         if api.store.get(&key).await?.is_some() {
-            return Err(ApiError::from_store(info, &name, store::Error::AlreadyExists(key)));
+            return Err(ApiError::from_store(
+                info,
+                &name,
+                store::Error::AlreadyExists(key),
+            ));
         }
-        return Ok(Written { object: from_storage(info, stored)?, warnings, created: true });
+        return Ok(Written {
+            object: from_storage(info, stored)?,
+            warnings,
+            created: true,
+        });
     }
     let kv = api
         .store
         .create(&key, codec::encode(&stored)?)
         .await
         .map_err(|e| ApiError::from_store(info, &name, e))?;
-    Ok(Written { object: codec::decode_as(info, &kv)?, warnings, created: true })
+    Ok(Written {
+        object: codec::decode_as(info, &kv)?,
+        warnings,
+        created: true,
+    })
 }
 
 /// Replaces an object (PUT), or its status with `subresource = Some("status")`.
@@ -141,28 +172,33 @@ pub async fn update(
 ) -> ApiResult<Written> {
     admit::check_type(info, &mut obj)?;
     let warnings = admit::check_fields(info, &obj, opts.field_validation)?;
-    if let Some(body_name) = meta_str(&obj, "name") {
-        if body_name != name {
-            return Err(ApiError::BadRequest(format!(
-                "the name of the object ({body_name}) does not match the name on the URL ({name})"
-            )));
-        }
-    }
+    admit::check_name(&obj, name)?;
     let key = info.key(ns, name);
-    let current = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(info, name))?;
+    let current = api
+        .store
+        .get(&key)
+        .await?
+        .ok_or_else(|| ApiError::not_found(info, name))?;
     let expected = match codec::parse_rv(meta_str(&obj, "resourceVersion"))? {
         Some(rv) if rv != current.mod_revision => {
             return Err(ApiError::from_store(
                 info,
                 name,
-                store::Error::Conflict { key, expected: rv, actual: current.mod_revision },
+                store::Error::Conflict {
+                    key,
+                    expected: rv,
+                    actual: current.mod_revision,
+                },
             ));
         }
         _ => current.mod_revision,
     };
     let old = codec::decode_as(info, &current)?;
     let written = write_update(api, info, ns, name, &old, obj, expected, subresource, opts).await?;
-    Ok(Written { warnings, ..written })
+    Ok(Written {
+        warnings,
+        ..written
+    })
 }
 
 /// Merges `new` onto `old` as a main-resource or status update, admits it and
@@ -209,27 +245,51 @@ async fn write_update(
     let now = now();
     opts.track_fields(Some(old), &mut new, &info.api_version(), &now, subresource);
     if admit::same_object(old, &new) {
-        return Ok(Written { object: old.clone(), warnings: Vec::new(), created: false });
+        return Ok(Written {
+            object: old.clone(),
+            warnings: Vec::new(),
+            created: false,
+        });
     }
     // the last finalizer removed from an object being deleted deletes it
     let finalizers_done = meta_str(&new, "deletionTimestamp").is_some()
-        && new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty)
-        && (info.kind != "Pod" || new["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) == 0);
+        && new["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        && (info.kind != "Pod"
+            || new["metadata"]["deletionGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(0)
+                == 0);
     if opts.dry_run {
-        return Ok(Written { object: new, warnings: Vec::new(), created: false });
+        return Ok(Written {
+            object: new,
+            warnings: Vec::new(),
+            created: false,
+        });
     }
     let key = info.key(ns, name);
     let kv = if finalizers_done {
         api.store.delete(&key, Some(expected)).await
     } else {
-        api.store.update(&key, codec::encode(&to_storage(info, new)?)?, Some(expected)).await
+        api.store
+            .update(
+                &key,
+                codec::encode(&to_storage(info, new)?)?,
+                Some(expected),
+            )
+            .await
     }
     .map_err(|e| ApiError::from_store(info, name, e))?;
     let mut object = codec::decode_as(info, &kv)?;
     if finalizers_done {
         codec::set_resource_version(&mut object, kv.mod_revision);
     }
-    Ok(Written { object, warnings: Vec::new(), created: false })
+    Ok(Written {
+        object,
+        warnings: Vec::new(),
+        created: false,
+    })
 }
 
 /// Sets `metadata.deletionTimestamp` style fields (used by delete paths).

@@ -32,8 +32,9 @@ pub async fn patch(
             (_, None) => return Err(ApiError::not_found(info, name)),
             (_, Some(kv)) => {
                 let old = codec::decode_as(info, &kv)?;
-                let mut patched = api::patch::apply_patch_body((info.group, info.kind), patch_type, &old, body)
-                    .map_err(ApiError::from_patch)?;
+                let mut patched =
+                    api::patch::apply_patch_body((info.group, info.kind), patch_type, &old, body)
+                        .map_err(ApiError::from_patch)?;
                 let warnings = admit::check_fields(info, &patched, opts.field_validation)?;
                 admit::check_type(info, &mut patched)?;
                 let expected = match codec::parse_rv(meta_str(&patched, "resourceVersion"))? {
@@ -41,25 +42,45 @@ pub async fn patch(
                         return Err(ApiError::from_store(
                             info,
                             name,
-                            store::Error::Conflict { key, expected: rv, actual: kv.mod_revision },
+                            store::Error::Conflict {
+                                key,
+                                expected: rv,
+                                actual: kv.mod_revision,
+                            },
                         ));
                     }
                     _ => kv.mod_revision,
                 };
-                write_update(api, info, ns, name, &old, patched, expected, subresource, opts)
-                    .await
-                    .map(|w| Written { warnings, ..w })
+                write_update(
+                    api,
+                    info,
+                    ns,
+                    name,
+                    &old,
+                    patched,
+                    expected,
+                    subresource,
+                    opts,
+                )
+                .await
+                .map(|w| Written { warnings, ..w })
             }
         };
         match result {
             // a concurrent write moved the object on: patch the newer one
-            Err(ApiError::Conflict { detail, .. }) if detail.starts_with("the object has been modified") => {
+            Err(ApiError::Conflict { detail, .. })
+                if detail.starts_with("the object has been modified") =>
+            {
                 continue;
             }
             other => return other,
         }
     }
-    Err(ApiError::conflict(info, name, "the object is being modified too often; try again"))
+    Err(ApiError::conflict(
+        info,
+        name,
+        "the object is being modified too often; try again",
+    ))
 }
 
 /// Server-side apply; creates the object when absent.
@@ -82,19 +103,21 @@ async fn apply(
     }
     let mut applied = crate::body::parse_yaml(body)?;
     if !applied.is_object() {
-        return Err(ApiError::BadRequest("the apply configuration must be an object".into()));
+        return Err(ApiError::BadRequest(
+            "the apply configuration must be an object".into(),
+        ));
     }
     admit::check_type(info, &mut applied)?;
-    if let Some(n) = meta_str(&applied, "name") {
-        if n != name {
-            return Err(ApiError::BadRequest(format!(
-                "the name of the object ({n}) does not match the name on the URL ({name})"
-            )));
-        }
-    }
+    admit::check_name(&applied, name)?;
     let warnings = admit::check_fields(info, &applied, opts.field_validation)?;
-    let old = current.as_ref().map(|kv| codec::decode_as(info, kv)).transpose()?;
-    let opts = &WriteOptions { applied: true, ..opts.clone() };
+    let old = current
+        .as_ref()
+        .map(|kv| codec::decode_as(info, kv))
+        .transpose()?;
+    let opts = &WriteOptions {
+        applied: true,
+        ..opts.clone()
+    };
     let merged = api::patch::server_side_apply(
         old.as_ref(),
         &applied,
@@ -110,20 +133,44 @@ async fn apply(
             resource: info.plural.into(),
             name: name.into(),
             message: e.message(),
-            causes: conflicts.iter().map(|c| (c.field.clone(), c.cause_message())).collect(),
+            causes: conflicts
+                .iter()
+                .map(|c| (c.field.clone(), c.cause_message()))
+                .collect(),
         },
         ApplyError::Invalid(msg) => ApiError::Unprocessable(msg),
         other => ApiError::BadRequest(other.to_string()),
     })?;
     match (old, current) {
         (Some(old), Some(kv)) => {
-            let w = write_update(api, info, ns, name, &old, merged, kv.mod_revision, subresource, opts).await?;
+            let w = write_update(
+                api,
+                info,
+                ns,
+                name,
+                &old,
+                merged,
+                kv.mod_revision,
+                subresource,
+                opts,
+            )
+            .await?;
             Ok(Written { warnings, ..w })
         }
         _ => {
             let mut merged = merged;
             codec::meta_mut(&mut merged).insert("name".into(), Value::String(name.into()));
-            let w = create(api, info, ns, merged, &WriteOptions { field_validation: admit::FieldValidation::Ignore, ..opts.clone() }).await?;
+            let w = create(
+                api,
+                info,
+                ns,
+                merged,
+                &WriteOptions {
+                    field_validation: admit::FieldValidation::Ignore,
+                    ..opts.clone()
+                },
+            )
+            .await?;
             Ok(Written { warnings, ..w })
         }
     }

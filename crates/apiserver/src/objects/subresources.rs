@@ -15,8 +15,10 @@ pub fn scale_of(obj: &Value) -> Value {
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
         .map(|m| {
-            let mut pairs: Vec<String> =
-                m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+            let mut pairs: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
             pairs.sort();
             pairs.join(",")
         })
@@ -40,7 +42,12 @@ pub fn scale_of(obj: &Value) -> Value {
 }
 
 /// GET `.../scale`.
-pub async fn get_scale(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, name: &str) -> ApiResult<Value> {
+pub async fn get_scale(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+) -> ApiResult<Value> {
     Ok(scale_of(&get(api, info, ns, name).await?))
 }
 
@@ -56,7 +63,11 @@ pub async fn write_scale(
 ) -> ApiResult<Written> {
     let key = info.key(ns, name);
     for _ in 0..8 {
-        let kv = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(info, name))?;
+        let kv = api
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(info, name))?;
         let old = codec::decode_as(info, &kv)?;
         let current = scale_of(&old);
         let new_scale = match &change {
@@ -66,18 +77,23 @@ pub async fn write_scale(
                     .map_err(ApiError::from_patch)?
             }
         };
-        if let Some(rv) = codec::parse_rv(meta_str(&new_scale, "resourceVersion"))? {
-            if rv != kv.mod_revision {
-                return Err(ApiError::conflict(
-                    info,
-                    name,
-                    "the object has been modified; please apply your changes to the latest version and try again",
-                ));
-            }
+        if let Some(rv) = codec::parse_rv(meta_str(&new_scale, "resourceVersion"))?
+            && rv != kv.mod_revision
+        {
+            return Err(ApiError::from_store(
+                info,
+                name,
+                store::Error::Conflict {
+                    key,
+                    expected: rv,
+                    actual: kv.mod_revision,
+                },
+            ));
         }
-        let replicas = new_scale.pointer("/spec/replicas").and_then(Value::as_i64).ok_or_else(|| {
-            ApiError::BadRequest("Scale.spec.replicas must be an integer".into())
-        })?;
+        let replicas = new_scale
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| ApiError::BadRequest("Scale.spec.replicas must be an integer".into()))?;
         if replicas < 0 {
             return Err(ApiError::Invalid {
                 group: "autoscaling".into(),
@@ -95,10 +111,19 @@ pub async fn write_scale(
         match write_update(api, info, ns, name, &old, new, kv.mod_revision, None, opts).await {
             Err(ApiError::Conflict { .. }) => continue,
             Err(e) => return Err(e),
-            Ok(w) => return Ok(Written { object: scale_of(&w.object), ..w }),
+            Ok(w) => {
+                return Ok(Written {
+                    object: scale_of(&w.object),
+                    ..w
+                });
+            }
         }
     }
-    Err(ApiError::conflict(info, name, "the object is being modified too often; try again"))
+    Err(ApiError::conflict(
+        info,
+        name,
+        "the object is being modified too often; try again",
+    ))
 }
 
 /// How a scale write changes the Scale.
@@ -108,8 +133,17 @@ pub enum ScaleChange<'a> {
 }
 
 /// POST `pods/NAME/binding`: assigns the pod to a node once.
-pub async fn bind(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, name: &str, binding: &Value) -> ApiResult<Value> {
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("");
+pub async fn bind(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    binding: &Value,
+) -> ApiResult<Value> {
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if node.is_empty() {
         return Err(ApiError::Invalid {
             group: String::new(),
@@ -120,32 +154,77 @@ pub async fn bind(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, name
     }
     let key = info.key(ns, name);
     for _ in 0..8 {
-        let kv = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(info, name))?;
+        let kv = api
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| ApiError::not_found(info, name))?;
         let mut pod = codec::decode(&kv)?;
         if meta_str(&pod, "deletionTimestamp").is_some() {
-            return Err(ApiError::conflict(info, name, "pod is being deleted, cannot be assigned to a host"));
+            return Err(ApiError::conflict(
+                info,
+                name,
+                "pod is being deleted, cannot be assigned to a host",
+            ));
         }
-        if let Some(current) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
-            return Err(ApiError::conflict(info, name, &format!("pod {name} is already assigned to node \"{current}\"")));
+        if let Some(current) = pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        {
+            return Err(ApiError::conflict(
+                info,
+                name,
+                &format!("pod {name} is already assigned to node \"{current}\""),
+            ));
         }
         pod["spec"]["nodeName"] = json!(node);
-        let conditions = pod["status"]["conditions"].as_array().cloned().unwrap_or_default();
-        let mut conditions: Vec<Value> = conditions.into_iter().filter(|c| c["type"] != "PodScheduled").collect();
+        let conditions = pod["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut conditions: Vec<Value> = conditions
+            .into_iter()
+            .filter(|c| c["type"] != "PodScheduled")
+            .collect();
         conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": super::now()}));
         pod["status"]["conditions"] = json!(conditions);
-        match api.store.update(&key, codec::encode(&pod)?, Some(kv.mod_revision)).await {
-            Ok(_) => return Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})),
+        match api
+            .store
+            .update(&key, codec::encode(&pod)?, Some(kv.mod_revision))
+            .await
+        {
+            Ok(_) => {
+                return Ok(
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                );
+            }
             Err(store::Error::Conflict { .. }) => continue,
             Err(e) => return Err(ApiError::from_store(info, name, e)),
         }
     }
-    Err(ApiError::conflict(info, name, "the object is being modified too often; try again"))
+    Err(ApiError::conflict(
+        info,
+        name,
+        "the object is being modified too often; try again",
+    ))
 }
 
 /// POST `pods/NAME/eviction`: a graceful delete. (PodDisruptionBudgets are
 /// checked once their controller exists.)
-pub async fn evict(api: &Api, info: &'static ResourceInfo, ns: Option<&str>, name: &str, eviction: &Value) -> ApiResult<Value> {
-    let opts = DeleteOptions::from_request(eviction.get("deleteOptions"), &crate::request::Query::default())?;
+pub async fn evict(
+    api: &Api,
+    info: &'static ResourceInfo,
+    ns: Option<&str>,
+    name: &str,
+    eviction: &Value,
+) -> ApiResult<Value> {
+    let opts = DeleteOptions::from_request(
+        eviction.get("deleteOptions"),
+        &crate::request::Query::default(),
+    )?;
     delete(api, info, ns, name, &opts).await?;
-    Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))
+    Ok(
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+    )
 }

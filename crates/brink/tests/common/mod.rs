@@ -14,7 +14,8 @@ pub const KUBECTL_VERSIONS: &[&str] = &["1.27", "1.30", "1.33"];
 
 /// Path of the kubectl binary of a minor version.
 pub fn kubectl_path(version: &str) -> PathBuf {
-    let dir = std::env::var("BRINK_KUBECTL_DIR").unwrap_or_else(|_| "/usr/lib/google-cloud-sdk/bin".into());
+    let dir = std::env::var("BRINK_KUBECTL_DIR")
+        .unwrap_or_else(|_| "/usr/lib/google-cloud-sdk/bin".into());
     Path::new(&dir).join(format!("kubectl.{version}"))
 }
 
@@ -22,29 +23,48 @@ pub fn kubectl_path(version: &str) -> PathBuf {
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 impl Server {
     /// Starts a server on a fresh data dir and waits until it answers.
     pub fn start() -> Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra flags.
+    pub fn start_with(extra: &[&str]) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("brink-e2e-").tempdir()?;
-        let mut s = Self { dir, port: free_port(), child: None };
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = Self { dir, port: free_port(), extra, child: None };
         s.spawn()?;
         Ok(s)
     }
 
     fn spawn(&mut self) -> Result<()> {
         let ready_before = self.ready_lines();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("server.log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("server.log"))?;
         let child = Command::new(env!("CARGO_BIN_EXE_brink"))
             .args(["server", "--disable-agent", "--data-dir"])
             .arg(self.data_dir())
-            .args(["--bind", &format!("127.0.0.1:{}", self.port), "--link-bind", "127.0.0.1:0"])
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{}", self.port),
+                "--link-bind",
+                "127.0.0.1:0",
+            ])
+            .args(&self.extra)
             .env("BRINK_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -61,10 +81,10 @@ impl Server {
     fn wait_ready(&mut self, ready_before: usize) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
-                    bail!("brink server exited with {status}:\n{}", self.log());
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!("brink server exited with {status}:\n{}", self.log());
             }
             if self.ready_lines() > ready_before && self.kubeconfig().exists() {
                 return Ok(());
@@ -92,7 +112,9 @@ impl Server {
     /// Stops the server with SIGTERM and waits.
     pub fn stop(&mut self) -> Result<()> {
         if let Some(mut child) = self.child.take() {
-            Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()?;
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if child.try_wait()?.is_some() {
@@ -116,7 +138,12 @@ impl Server {
     /// A kubectl of `version` with its own cache dir.
     pub fn kubectl(&self, version: &str) -> Kubectl {
         let cache = self.dir.path().join(format!("kube-cache-{version}"));
-        Kubectl { bin: kubectl_path(version), kubeconfig: self.kubeconfig(), cache, workdir: self.dir.path().to_path_buf() }
+        Kubectl {
+            bin: kubectl_path(version),
+            kubeconfig: self.kubeconfig(),
+            cache,
+            workdir: self.dir.path().to_path_buf(),
+        }
     }
 }
 
@@ -162,7 +189,11 @@ impl Kubectl {
     /// A command with kubeconfig and cache dir set.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.bin);
-        c.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(&self.cache).args(args);
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args);
         c.current_dir(&self.workdir);
         c.env_remove("KUBECONFIG");
         c
@@ -176,11 +207,18 @@ impl Kubectl {
     /// Runs kubectl with `stdin` as standard input.
     pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut c = self.command(args);
-        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()));
+        let mut child = c
+            .spawn()
+            .unwrap_or_else(|e| panic!("running {}: {e}", self.bin.display()));
         if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(input.as_bytes()).expect("writing kubectl stdin");
+            pipe.write_all(input.as_bytes())
+                .expect("writing kubectl stdin");
         }
         Run::from(child.wait_with_output().expect("waiting for kubectl"))
     }
@@ -189,7 +227,14 @@ impl Kubectl {
     #[track_caller]
     pub fn ok(&self, args: &[&str]) -> String {
         let r = self.run(args);
-        assert_eq!(r.code, 0, "kubectl {} failed:\nstdout: {}\nstderr: {}", args.join(" "), r.stdout, r.stderr);
+        assert_eq!(
+            r.code,
+            0,
+            "kubectl {} failed:\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            r.stdout,
+            r.stderr
+        );
         r.stdout
     }
 
@@ -197,7 +242,14 @@ impl Kubectl {
     #[track_caller]
     pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
         let r = self.run_stdin(args, Some(stdin));
-        assert_eq!(r.code, 0, "kubectl {} failed:\nstdout: {}\nstderr: {}", args.join(" "), r.stdout, r.stderr);
+        assert_eq!(
+            r.code,
+            0,
+            "kubectl {} failed:\nstdout: {}\nstderr: {}",
+            args.join(" "),
+            r.stdout,
+            r.stderr
+        );
         r.stdout
     }
 
@@ -205,7 +257,13 @@ impl Kubectl {
     #[track_caller]
     pub fn fails(&self, args: &[&str]) -> String {
         let r = self.run(args);
-        assert_ne!(r.code, 0, "kubectl {} should have failed:\nstdout: {}", args.join(" "), r.stdout);
+        assert_ne!(
+            r.code,
+            0,
+            "kubectl {} should have failed:\nstdout: {}",
+            args.join(" "),
+            r.stdout
+        );
         r.stderr
     }
 

@@ -1,0 +1,158 @@
+//! End-to-end object semantics through kube-rs: subresources, finalizers,
+//! graceful pod deletion, dry runs, compaction (410) and media types (415).
+
+mod common;
+
+use common::Server;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::{Api, DeleteParams, EvictParams, ListParams, Patch, PatchParams, PostParams, WatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::json;
+
+async fn client(server: &Server) -> anyhow::Result<Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kc = Kubeconfig::read_from(server.kubeconfig())?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    Ok(Client::try_from(config)?)
+}
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "c", "image": "img:1"}]}
+    }))
+    .expect("pod")
+}
+
+fn api_status(err: &kube::Error) -> (u16, String, String) {
+    match err {
+        kube::Error::Api(s) => (s.code, s.reason.clone(), s.message.clone()),
+        other => panic!("not an API error: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_bind_report_status_and_delete_gracefully() -> anyhow::Result<()> {
+    let server = Server::start()?;
+    let c = client(&server).await?;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    pods.create(&PostParams::default(), &pod("p")).await?;
+
+    // spec cannot carry status; status goes through the subresource only
+    let patched = pods.patch("p", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Running"}}))).await?;
+    assert_eq!(patched.status.and_then(|s| s.phase).as_deref(), Some("Pending"));
+    let st = pods.patch_status("p", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Running"}}))).await?;
+    assert_eq!(st.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Running"));
+    let generation = st.metadata.generation;
+    assert_eq!(generation, Some(1), "status changes do not bump generation");
+
+    // binding assigns a node once
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "edge-1"}});
+    let pp = PostParams::default();
+    pods.create_subresource::<_, serde_json::Value>("binding", "p", &pp, &binding).await?;
+    assert_eq!(pods.get("p").await?.spec.and_then(|s| s.node_name).as_deref(), Some("edge-1"));
+    let again = pods.create_subresource::<_, serde_json::Value>("binding", "p", &pp, &binding).await.expect_err("bound twice");
+    assert_eq!(api_status(&again).0, 409);
+
+    // a pod on a node is deleted gracefully: deletionTimestamp, then gone at grace 0
+    pods.delete("p", &DeleteParams::default()).await?;
+    let terminating = pods.get("p").await?;
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    assert_eq!(terminating.metadata.deletion_grace_period_seconds, Some(30));
+    pods.delete("p", &DeleteParams::default().grace_period(0)).await?;
+    assert_eq!(api_status(&pods.get("p").await.expect_err("gone")).0, 404);
+
+    // eviction of an unbound pod deletes it
+    pods.create(&PostParams::default(), &pod("q")).await?;
+    pods.evict("q", &EvictParams::default()).await?;
+    assert_eq!(api_status(&pods.get("q").await.expect_err("evicted")).0, 404);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalizers_dry_run_scale_and_media_types() -> anyhow::Result<()> {
+    let server = Server::start()?;
+    let c = client(&server).await?;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+
+    // finalizers hold deletion until removed
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "f", "finalizers": ["example.com/hold"]}}))?;
+    cms.create(&PostParams::default(), &cm).await?;
+    cms.delete("f", &DeleteParams::default()).await?;
+    let held = cms.get("f").await?;
+    assert!(held.metadata.deletion_timestamp.is_some());
+    cms.patch("f", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await?;
+    assert_eq!(api_status(&cms.get("f").await.expect_err("deleted")).0, 404);
+
+    // dry run stores nothing
+    let dry = PostParams { dry_run: true, ..Default::default() };
+    let out = cms.create(&dry, &serde_json::from_value(json!({"metadata": {"name": "dry"}}))?).await?;
+    assert_eq!(out.metadata.name.as_deref(), Some("dry"));
+    assert_eq!(api_status(&cms.get("dry").await.expect_err("not stored")).0, 404);
+
+    // scale subresource
+    let deploys: Api<Deployment> = Api::namespaced(c.clone(), "default");
+    deploys
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}},
+                     "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}
+        }))?)
+        .await?;
+    let scale = deploys.patch_scale("d", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 4}}))).await?;
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(4));
+    assert_eq!(deploys.get("d").await?.spec.and_then(|s| s.replicas), Some(4));
+    assert_eq!(deploys.get_scale("d").await?.status.map(|s| s.selector), Some(Some("a=b".to_string())));
+
+    // an unsupported patch type is 415; invalid objects are 422 with causes and store nothing
+    let req = http::Request::patch("/api/v1/namespaces/default/configmaps/dry")
+        .header("Content-Type", "text/plain")
+        .body(b"{}".to_vec())?;
+    let err = c.request::<serde_json::Value>(req).await.expect_err("415");
+    assert_eq!(api_status(&err).0, 415);
+    let bad: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "UPPER"}, "data": {"bad key!": "v"}}))?;
+    let err = cms.create(&PostParams::default(), &bad).await.expect_err("invalid");
+    let (code, reason, message) = api_status(&err);
+    assert_eq!((code, reason.as_str()), (422, "Invalid"));
+    assert!(message.contains("metadata.name") && message.contains("data[bad key!]"), "{message}");
+    assert!(cms.list(&ListParams::default()).await?.items.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_from_compacted_revision_is_gone() -> anyhow::Result<()> {
+    let server = Server::start_with(&["--history-revisions", "1000"])?;
+    let c = client(&server).await?;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let first = cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "w0"}}))?).await?;
+    let old_rv = first.metadata.resource_version.expect("rv");
+    futures::stream::iter(1..1300)
+        .map(|i| {
+            let cms = cms.clone();
+            async move {
+                cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": format!("w{i}")}}))?)
+                    .await
+                    .map(|_| ())
+                    .map_err(anyhow::Error::from)
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<()>>()
+        .await?;
+    let mut stream = cms.watch(&WatchParams::default().timeout(5), &old_rv).await?.boxed();
+    let first = stream.try_next().await?;
+    match first {
+        Some(kube::api::WatchEvent::Error(e)) => {
+            assert_eq!(e.code, 410, "{e:?}");
+            assert_eq!(e.reason, "Expired");
+        }
+        other => panic!("expected 410 Expired, got {other:?}"),
+    }
+    // a list at that exact revision is gone too
+    let lp = ListParams::default().at(&old_rv).matching(kube::api::VersionMatch::Exact);
+    assert_eq!(api_status(&cms.list(&lp).await.expect_err("410")).0, 410);
+    Ok(())
+}
