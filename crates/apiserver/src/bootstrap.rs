@@ -9,6 +9,9 @@ use serde_json::json;
 pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
+/// Namespaces Kubernetes refuses to delete.
+pub const UNDELETABLE_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
+
 /// Creates the system namespaces and the `wasmtime` RuntimeClass if absent.
 pub async fn ensure_defaults(api: &Api) -> ApiResult<()> {
     let opts = WriteOptions {

@@ -67,6 +67,11 @@ pub async fn delete(
     name: &str,
     opts: &DeleteOptions,
 ) -> ApiResult<Written> {
+    if info.kind == "Namespace" && crate::bootstrap::UNDELETABLE_NAMESPACES.contains(&name) {
+        return Err(ApiError::Forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
     let key = info.key(ns, name);
     for _ in 0..8 {
         let kv = api
