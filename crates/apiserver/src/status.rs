@@ -36,6 +36,9 @@ pub enum ApiError {
         resource: String,
         name: String,
         detail: String,
+        /// Lost a compare-and-swap race against a concurrent writer (after
+        /// reading the object ourselves): a read-modify-write may try again.
+        race: bool,
     },
     /// 409 from server-side apply.
     #[error("{message}")]
@@ -95,6 +98,10 @@ pub enum ApiError {
 /// Result alias of request handling.
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Kubernetes' detail for a write based on an outdated object.
+const MODIFIED: &str =
+    "the object has been modified; please apply your changes to the latest version and try again";
+
 fn qualified(group: &str, resource: &str) -> String {
     if group.is_empty() {
         resource.to_string()
@@ -126,14 +133,25 @@ impl ApiError {
         }
     }
 
-    /// 409 Conflict for a stale update.
+    /// 409 Conflict.
     pub fn conflict(info: &'static ResourceInfo, name: &str, detail: &str) -> Self {
         Self::Conflict {
             group: info.group.into(),
             resource: info.plural.into(),
             name: name.into(),
             detail: detail.into(),
+            race: false,
         }
+    }
+
+    /// 409 Conflict for a client's stale `resourceVersion`.
+    pub fn stale(info: &'static ResourceInfo, name: &str) -> Self {
+        Self::conflict(info, name, MODIFIED)
+    }
+
+    /// Whether this is a lost compare-and-swap race worth retrying.
+    pub fn is_race(&self) -> bool {
+        matches!(self, Self::Conflict { race: true, .. })
     }
 
     /// 422 with causes.
@@ -166,11 +184,13 @@ impl ApiError {
                 resource: info.plural.into(),
                 name: name.into(),
             },
-            E::Conflict { .. } => Self::conflict(
-                info,
-                name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            ),
+            E::Conflict { .. } => Self::Conflict {
+                group: info.group.into(),
+                resource: info.plural.into(),
+                name: name.into(),
+                detail: MODIFIED.into(),
+                race: true,
+            },
             E::Compacted {
                 requested,
                 compacted,

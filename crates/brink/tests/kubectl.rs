@@ -478,7 +478,10 @@ fn namespaces(k: &Kubectl) {
     let err = k.fails(&["-n", "scratch", "get", "cm", "inner"]);
     assert!(err.contains("NotFound"), "{err}");
     let err = k.fails(&["delete", "namespace", "kube-system"]);
-    assert!(err.contains("(Forbidden)") && err.contains("this namespace may not be deleted"), "{err}");
+    assert!(
+        err.contains("(Forbidden)") && err.contains("this namespace may not be deleted"),
+        "{err}"
+    );
 }
 
 fn deletes(k: &Kubectl) {

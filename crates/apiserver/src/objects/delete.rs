@@ -73,73 +73,63 @@ pub async fn delete(
         )));
     }
     let key = info.key(ns, name);
-    for _ in 0..8 {
-        let kv = api
-            .store
-            .get(&key)
-            .await?
-            .ok_or_else(|| ApiError::not_found(info, name))?;
-        let mut obj = codec::decode_as(info, &kv)?;
-        check_preconditions(info, name, &obj, opts)?;
-        let finalizers = obj["metadata"]["finalizers"]
-            .as_array()
-            .is_some_and(|f| !f.is_empty());
-        let grace = pod_grace(info, &obj, opts);
-        let now = jiff::Timestamp::now();
-        let pending = if info.kind == "Namespace" {
-            // the namespace finalizer empties it first
-            if meta_str(&obj, "deletionTimestamp").is_none() {
-                obj["status"]["phase"] = json!("Terminating");
-            }
-            mark_deleting(&mut obj, 0, &now);
-            true
-        } else if finalizers || grace > 0 {
-            if meta_str(&obj, "deletionTimestamp").is_some() && grace == 0 && !finalizers {
-                false
-            } else {
-                mark_deleting(&mut obj, grace, &now);
-                true
-            }
-        } else {
-            false
-        };
-        if opts.dry_run {
-            return Ok(Written {
-                object: obj,
-                warnings: Vec::new(),
-                created: false,
-            });
+    super::retry_races(info, name, || delete_once(api, info, name, &key, opts)).await
+}
+
+/// One attempt of a delete against the object as it is now.
+async fn delete_once(
+    api: &Api,
+    info: &'static ResourceInfo,
+    name: &str,
+    key: &str,
+    opts: &DeleteOptions,
+) -> ApiResult<Written> {
+    let kv = api
+        .store
+        .get(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found(info, name))?;
+    let mut obj = codec::decode_as(info, &kv)?;
+    check_preconditions(info, name, &obj, opts)?;
+    let finalizers = obj["metadata"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty());
+    let grace = pod_grace(info, &obj, opts);
+    let now = jiff::Timestamp::now();
+    let pending = if info.kind == "Namespace" {
+        // the namespace finalizer empties it first
+        if meta_str(&obj, "deletionTimestamp").is_none() {
+            obj["status"]["phase"] = json!("Terminating");
         }
-        let result = if pending {
-            api.store
-                .update(
-                    &key,
-                    codec::encode(&super::to_storage(info, obj)?)?,
-                    Some(kv.mod_revision),
-                )
-                .await
-        } else {
-            api.store.delete(&key, Some(kv.mod_revision)).await
-        };
-        match result {
-            Ok(done) => {
-                let mut object = codec::decode_as(info, &done)?;
-                codec::set_resource_version(&mut object, done.mod_revision);
-                return Ok(Written {
-                    object,
-                    warnings: Vec::new(),
-                    created: false,
-                });
-            }
-            Err(store::Error::Conflict { .. }) => continue,
-            Err(e) => return Err(ApiError::from_store(info, name, e)),
-        }
+        mark_deleting(&mut obj, 0, &now);
+        true
+    } else if finalizers || grace > 0 {
+        mark_deleting(&mut obj, grace, &now);
+        true
+    } else {
+        false
+    };
+    if opts.dry_run {
+        return Ok(Written {
+            object: obj,
+            warnings: Vec::new(),
+            created: false,
+        });
     }
-    Err(ApiError::conflict(
-        info,
-        name,
-        "the object is being modified too often; try again",
-    ))
+    let done = if pending {
+        let value = codec::encode(&super::to_storage(info, obj)?)?;
+        api.store.update(key, value, Some(kv.mod_revision)).await
+    } else {
+        api.store.delete(key, Some(kv.mod_revision)).await
+    }
+    .map_err(|e| ApiError::from_store(info, name, e))?;
+    let mut object = codec::decode_as(info, &done)?;
+    codec::set_resource_version(&mut object, done.mod_revision);
+    Ok(Written {
+        object,
+        warnings: Vec::new(),
+        created: false,
+    })
 }
 
 fn check_preconditions(

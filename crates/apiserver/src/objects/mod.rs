@@ -52,6 +52,33 @@ pub struct Written {
     pub created: bool,
 }
 
+/// Attempts of a read-modify-write before giving up on a busy object.
+const ATTEMPTS: usize = 8;
+
+/// Runs a read-modify-write until it no longer loses compare-and-swap races
+/// to concurrent writers (as Kubernetes' `GuaranteedUpdate` does).
+pub(crate) async fn retry_races<T, F, Fut>(
+    info: &'static ResourceInfo,
+    name: &str,
+    mut attempt: F,
+) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+{
+    for _ in 0..ATTEMPTS {
+        match attempt().await {
+            Err(e) if e.is_race() => continue,
+            other => return other,
+        }
+    }
+    Err(ApiError::conflict(
+        info,
+        name,
+        "the object is being modified too often; try again",
+    ))
+}
+
 /// Kubernetes' RFC 3339 timestamp with seconds precision.
 pub fn now() -> String {
     jiff::Timestamp::now()
@@ -179,20 +206,8 @@ pub async fn update(
         .get(&key)
         .await?
         .ok_or_else(|| ApiError::not_found(info, name))?;
-    let expected = match codec::parse_rv(meta_str(&obj, "resourceVersion"))? {
-        Some(rv) if rv != current.mod_revision => {
-            return Err(ApiError::from_store(
-                info,
-                name,
-                store::Error::Conflict {
-                    key,
-                    expected: rv,
-                    actual: current.mod_revision,
-                },
-            ));
-        }
-        _ => current.mod_revision,
-    };
+    patch::check_rv(info, name, &obj, current.mod_revision)?;
+    let expected = current.mod_revision;
     let old = codec::decode_as(info, &current)?;
     let written = write_update(api, info, ns, name, &old, obj, expected, subresource, opts).await?;
     Ok(Written {

@@ -23,13 +23,13 @@ pub async fn patch(
     opts: &WriteOptions,
 ) -> ApiResult<Written> {
     let key = info.key(ns, name);
-    for _ in 0..8 {
+    super::retry_races(info, name, || async {
         let current = api.store.get(&key).await?;
-        let result = match (patch_type, current) {
+        match (patch_type, current) {
             (PatchType::Apply, current) => {
                 apply(api, info, ns, name, body, current, subresource, force, opts).await
             }
-            (_, None) => return Err(ApiError::not_found(info, name)),
+            (_, None) => Err(ApiError::not_found(info, name)),
             (_, Some(kv)) => {
                 let old = codec::decode_as(info, &kv)?;
                 let mut patched =
@@ -37,50 +37,37 @@ pub async fn patch(
                         .map_err(ApiError::from_patch)?;
                 let warnings = admit::check_fields(info, &patched, opts.field_validation)?;
                 admit::check_type(info, &mut patched)?;
-                let expected = match codec::parse_rv(meta_str(&patched, "resourceVersion"))? {
-                    Some(rv) if rv != kv.mod_revision => {
-                        return Err(ApiError::from_store(
-                            info,
-                            name,
-                            store::Error::Conflict {
-                                key,
-                                expected: rv,
-                                actual: kv.mod_revision,
-                            },
-                        ));
-                    }
-                    _ => kv.mod_revision,
-                };
-                write_update(
+                check_rv(info, name, &patched, kv.mod_revision)?;
+                let w = write_update(
                     api,
                     info,
                     ns,
                     name,
                     &old,
                     patched,
-                    expected,
+                    kv.mod_revision,
                     subresource,
                     opts,
                 )
-                .await
-                .map(|w| Written { warnings, ..w })
+                .await?;
+                Ok(Written { warnings, ..w })
             }
-        };
-        match result {
-            // a concurrent write moved the object on: patch the newer one
-            Err(ApiError::Conflict { detail, .. })
-                if detail.starts_with("the object has been modified") =>
-            {
-                continue;
-            }
-            other => return other,
         }
+    })
+    .await
+}
+
+/// A `resourceVersion` in a written body must be the current one.
+pub(crate) fn check_rv(
+    info: &'static ResourceInfo,
+    name: &str,
+    obj: &Value,
+    current: u64,
+) -> ApiResult<()> {
+    match codec::parse_rv(meta_str(obj, "resourceVersion"))? {
+        Some(rv) if rv != current => Err(ApiError::stale(info, name)),
+        _ => Ok(()),
     }
-    Err(ApiError::conflict(
-        info,
-        name,
-        "the object is being modified too often; try again",
-    ))
 }
 
 /// Server-side apply; creates the object when absent.

@@ -62,7 +62,7 @@ pub async fn write_scale(
     opts: &WriteOptions,
 ) -> ApiResult<Written> {
     let key = info.key(ns, name);
-    for _ in 0..8 {
+    super::retry_races(info, name, || async {
         let kv = api
             .store
             .get(&key)
@@ -77,19 +77,7 @@ pub async fn write_scale(
                     .map_err(ApiError::from_patch)?
             }
         };
-        if let Some(rv) = codec::parse_rv(meta_str(&new_scale, "resourceVersion"))?
-            && rv != kv.mod_revision
-        {
-            return Err(ApiError::from_store(
-                info,
-                name,
-                store::Error::Conflict {
-                    key,
-                    expected: rv,
-                    actual: kv.mod_revision,
-                },
-            ));
-        }
+        super::patch::check_rv(info, name, &new_scale, kv.mod_revision)?;
         let replicas = new_scale
             .pointer("/spec/replicas")
             .and_then(Value::as_i64)
@@ -108,22 +96,13 @@ pub async fn write_scale(
         }
         let mut new = old.clone();
         new["spec"]["replicas"] = json!(replicas);
-        match write_update(api, info, ns, name, &old, new, kv.mod_revision, None, opts).await {
-            Err(ApiError::Conflict { .. }) => continue,
-            Err(e) => return Err(e),
-            Ok(w) => {
-                return Ok(Written {
-                    object: scale_of(&w.object),
-                    ..w
-                });
-            }
-        }
-    }
-    Err(ApiError::conflict(
-        info,
-        name,
-        "the object is being modified too often; try again",
-    ))
+        let w = write_update(api, info, ns, name, &old, new, kv.mod_revision, None, opts).await?;
+        Ok(Written {
+            object: scale_of(&w.object),
+            ..w
+        })
+    })
+    .await
 }
 
 /// How a scale write changes the Scale.
@@ -153,25 +132,13 @@ pub async fn bind(
         });
     }
     let key = info.key(ns, name);
-    for _ in 0..8 {
-        let kv = api
-            .store
-            .get(&key)
-            .await?
-            .ok_or_else(|| ApiError::not_found(info, name))?;
+    super::retry_races(info, name, || async {
+        let kv = api.store.get(&key).await?.ok_or_else(|| ApiError::not_found(info, name))?;
         let mut pod = codec::decode(&kv)?;
         if meta_str(&pod, "deletionTimestamp").is_some() {
-            return Err(ApiError::conflict(
-                info,
-                name,
-                "pod is being deleted, cannot be assigned to a host",
-            ));
+            return Err(ApiError::conflict(info, name, "pod is being deleted, cannot be assigned to a host"));
         }
-        if let Some(current) = pod
-            .pointer("/spec/nodeName")
-            .and_then(Value::as_str)
-            .filter(|n| !n.is_empty())
-        {
+        if let Some(current) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
             return Err(ApiError::conflict(
                 info,
                 name,
@@ -179,35 +146,19 @@ pub async fn bind(
             ));
         }
         pod["spec"]["nodeName"] = json!(node);
-        let conditions = pod["status"]["conditions"]
+        let mut conditions: Vec<Value> = pod["status"]["conditions"]
             .as_array()
-            .cloned()
+            .map(|c| c.iter().filter(|c| c["type"] != "PodScheduled").cloned().collect())
             .unwrap_or_default();
-        let mut conditions: Vec<Value> = conditions
-            .into_iter()
-            .filter(|c| c["type"] != "PodScheduled")
-            .collect();
         conditions.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": super::now()}));
         pod["status"]["conditions"] = json!(conditions);
-        match api
-            .store
+        api.store
             .update(&key, codec::encode(&pod)?, Some(kv.mod_revision))
             .await
-        {
-            Ok(_) => {
-                return Ok(
-                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
-                );
-            }
-            Err(store::Error::Conflict { .. }) => continue,
-            Err(e) => return Err(ApiError::from_store(info, name, e)),
-        }
-    }
-    Err(ApiError::conflict(
-        info,
-        name,
-        "the object is being modified too often; try again",
-    ))
+            .map_err(|e| ApiError::from_store(info, name, e))?;
+        Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))
+    })
+    .await
 }
 
 /// POST `pods/NAME/eviction`: a graceful delete. (PodDisruptionBudgets are

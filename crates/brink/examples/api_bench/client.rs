@@ -49,7 +49,9 @@ impl Endpoint {
     pub fn load(data_dir: &Path, addr: SocketAddr, http1: bool) -> Result<Self> {
         let ca = data_dir.join("tls/ca.crt");
         let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(&ca).with_context(|| format!("reading {}", ca.display()))? {
+        for cert in CertificateDer::pem_file_iter(&ca)
+            .with_context(|| format!("reading {}", ca.display()))?
+        {
             roots.add(cert?)?;
         }
         let token_path = data_dir.join("admin.token");
@@ -62,7 +64,11 @@ impl Endpoint {
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        config.alpn_protocols = vec![if http1 { b"http/1.1".to_vec() } else { b"h2".to_vec() }];
+        config.alpn_protocols = vec![if http1 {
+            b"http/1.1".to_vec()
+        } else {
+            b"h2".to_vec()
+        }];
         Ok(Self {
             addr,
             authority: format!("127.0.0.1:{}", addr.port()),
@@ -83,13 +89,19 @@ impl Endpoint {
     }
 
     async fn connect_as(&self, http1: bool) -> Result<Conn> {
-        let tcp = tokio::net::TcpStream::connect(self.addr).await.context("connecting")?;
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .context("connecting")?;
         tcp.set_nodelay(true)?;
         let tls = if http1 == self.http1 {
             self.tls.clone()
         } else {
             let mut config = (*self.tls.config().clone()).clone();
-            config.alpn_protocols = vec![if http1 { b"http/1.1".to_vec() } else { b"h2".to_vec() }];
+            config.alpn_protocols = vec![if http1 {
+                b"http/1.1".to_vec()
+            } else {
+                b"h2".to_vec()
+            }];
             TlsConnector::from(Arc::new(config))
         };
         let stream = tls

@@ -44,7 +44,12 @@ impl Server {
     pub fn start_with(extra: &[&str]) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("brink-e2e-").tempdir()?;
         let extra = extra.iter().map(|s| s.to_string()).collect();
-        let mut s = Self { dir, port: free_port(), extra, child: None };
+        let mut s = Self {
+            dir,
+            port: free_port(),
+            extra,
+            child: None,
+        };
         s.spawn()?;
         Ok(s)
     }
