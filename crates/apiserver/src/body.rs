@@ -43,8 +43,19 @@ pub fn decode_object(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<Value> {
     let value = match ct.as_str() {
         "" | "application/json" | "*/*" => parse_json(bytes)?,
         "application/yaml" | "application/apply-patch+yaml" => parse_yaml(bytes)?,
-        "application/vnd.kubernetes.protobuf" => crate::protobuf::decode_to_json(bytes)
-            .map_err(|e| ApiError::UnsupportedMediaType(e.to_string()))?,
+        "application/vnd.kubernetes.protobuf" => {
+            use crate::protobuf::ProtobufError as P;
+            crate::protobuf::decode_to_json(bytes).map_err(|e| match e {
+                // what brink cannot decode: the client should send JSON
+                P::Unsupported { .. } | P::UnknownField { .. } | P::UnsupportedEncoding { .. } => {
+                    ApiError::UnsupportedMediaType(e.to_string())
+                }
+                // a broken body
+                P::MissingMagic | P::Decode(_) | P::Malformed { .. } => {
+                    ApiError::BadRequest(e.to_string())
+                }
+            })?
+        }
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {other:?})"
