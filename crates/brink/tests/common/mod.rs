@@ -243,21 +243,6 @@ impl Kubectl {
         r.stdout
     }
 
-    /// Applies a manifest from stdin and requires success; returns stdout.
-    #[track_caller]
-    pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
-        let r = self.run_stdin(args, Some(stdin));
-        assert_eq!(
-            r.code,
-            0,
-            "kubectl {} failed:\nstdout: {}\nstderr: {}",
-            args.join(" "),
-            r.stdout,
-            r.stderr
-        );
-        r.stdout
-    }
-
     /// Runs kubectl and requires failure; returns stderr.
     #[track_caller]
     pub fn fails(&self, args: &[&str]) -> String {
