@@ -85,7 +85,12 @@ async fn get_all(
 }
 
 /// `runs` timings of each list kind of `ns`'s pods.
-pub async fn lists(ep: &Endpoint, ns: &str, runs: usize) -> Result<Vec<ListRun>> {
+pub async fn lists(
+    ep: &Endpoint,
+    ns: &str,
+    runs: usize,
+    memory: &dyn Fn() -> crate::server::Memory,
+) -> Result<Vec<ListRun>> {
     let conn = ep.connect().await?;
     let path = format!("/api/v1/namespaces/{ns}/pods");
     let kinds: [(&'static str, &str, Option<usize>); 3] = [
@@ -118,6 +123,7 @@ pub async fn lists(ep: &Endpoint, ns: &str, runs: usize) -> Result<Vec<ListRun>>
             headers.push(hdr);
         }
         run.headers_ms = median_min(&headers).0;
+        println!("  server memory after these: {}", memory());
         out.push(run);
     }
     Ok(out)

@@ -21,7 +21,8 @@
 //!
 //! Connections are HTTP/2 (`--http1` for HTTP/1.1 keep-alive in phases 1–3)
 //! authenticated with the admin bearer token. `--perf DIR` records the server
-//! with `perf record` during each phase. Client and server share the machine:
+//! with `perf record` during each phase (`API_BENCH_PERF_ARGS="--call-graph
+//! dwarf"` adds options). Client and server share the machine:
 //! the CPU each used per phase is printed too.
 
 mod client;
@@ -284,7 +285,7 @@ async fn run(args: &Args, server: &Server) -> Result<()> {
     );
     let perf = Perf::start(args.perf.as_deref(), server.pid(), "3-list");
     let m = Meter::start(server);
-    let lists = list::lists(&ep, NS, args.list_runs).await?;
+    let lists = list::lists(&ep, NS, args.list_runs, &|| server.memory()).await?;
     let cpu3 = m.stop();
     perf.stop();
     for l in &lists {
@@ -384,7 +385,7 @@ async fn run(args: &Args, server: &Server) -> Result<()> {
         lists[2].items
     );
     println!(
-        "| watch fan-out, {} watchers × {} changes | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({}/{} delivered) | p99 ≤ 50 ms | {} |",
+        "| watch fan-out, {} watchers × {} changes | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({}/{} delivered); from write send p50 {:.1} ms, p99 {:.1} ms; write p50 {:.1} ms | p99 ≤ 50 ms | {} |",
         w.watchers,
         w.changes,
         w.from_response.p50_ms,
@@ -392,6 +393,9 @@ async fn run(args: &Args, server: &Server) -> Result<()> {
         w.from_response.max_ms,
         w.delivered,
         w.expected,
+        w.from_send.p50_ms,
+        w.from_send.p99_ms,
+        w.write.p50_ms,
         verdict(w.from_response.p99_ms <= 50.0 && w.delivered == w.expected)
     );
     println!(

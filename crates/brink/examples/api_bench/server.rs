@@ -33,7 +33,7 @@ pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
             path.display()
         );
     }
-    Ok(path)
+    Ok(path.canonicalize().unwrap_or(path))
 }
 
 impl Server {
@@ -182,9 +182,12 @@ impl Perf {
             return Self { child: None };
         };
         let out = dir.join(format!("{phase}.perf.data"));
+        // API_BENCH_PERF_ARGS adds perf options, e.g. "--call-graph dwarf"
+        let extra = std::env::var("API_BENCH_PERF_ARGS").unwrap_or_default();
         let child = Command::new("perf")
             .args(["record", "-F", "999", "-q", "-p", &pid.to_string(), "-o"])
             .arg(&out)
+            .args(extra.split_whitespace())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();

@@ -30,8 +30,6 @@ pub struct WatchRun {
     pub write: Latency,
     pub delivered: usize,
     pub expected: usize,
-    /// Time to open all watches.
-    pub open_time: Duration,
     /// Events that arrived before the write's response (counted as 0 ms).
     pub before_response: usize,
 }
@@ -222,7 +220,6 @@ pub async fn fan_out(
         from_response: Latency::of(&from_response),
         from_send: Latency::of(&from_send),
         write: Latency::of(&write_lat),
-        open_time,
         before_response,
     })
 }
