@@ -146,9 +146,9 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
         }
         (Verb::List, _) => {
             let page = objects::list::list(api, info, ns, &query).await?;
-            Ok(json_response(
+            Ok(body::json_bytes(
                 StatusCode::OK,
-                &crate::render::list(info, page, want, &query),
+                crate::render::list(info, page, want, &query)?,
             ))
         }
         (Verb::Watch, _) => crate::watch::watch(api, info, t.namespace.clone(), &query, want).await,

@@ -1,8 +1,9 @@
 //! Objects and lists in the representation the client asked for.
 
 use crate::body::Want;
-use crate::objects::list::{Page, list_object};
+use crate::objects::list::Page;
 use crate::request::Query;
+use crate::status::{ApiError, ApiResult};
 use api::ResourceInfo;
 use api::table::IncludeObject;
 use serde_json::{Value, json};
@@ -44,23 +45,22 @@ pub fn object(info: &'static ResourceInfo, obj: Value, want: Want, query: &Query
     }
 }
 
-/// A list page as wanted.
-pub fn list(info: &'static ResourceInfo, page: Page, want: Want, query: &Query) -> Value {
-    match want {
-        Want::Object => list_object(info, page),
+/// A list page as wanted, as JSON bytes.
+pub fn list(
+    info: &'static ResourceInfo,
+    page: Page,
+    want: Want,
+    query: &Query,
+) -> ApiResult<Vec<u8>> {
+    let value = match want {
+        Want::Object => return page.to_json(info),
         Want::Metadata => {
-            let mut l = list_object(info, page);
-            let items: Vec<Value> = l["items"]
-                .as_array()
-                .map(|a| a.iter().map(partial_metadata).collect())
-                .unwrap_or_default();
-            l["items"] = json!(items);
-            l["kind"] = json!("PartialObjectMetadataList");
-            l["apiVersion"] = json!("meta.k8s.io/v1");
-            l
+            let items = page.objects(info)?.iter().map(partial_metadata).collect();
+            page.with_items("PartialObjectMetadataList", "meta.k8s.io/v1", items)
         }
         Want::Table => {
-            let rows: Vec<&Value> = page.items.iter().collect();
+            let objects = page.objects(info)?;
+            let rows: Vec<&Value> = objects.iter().collect();
             api::table::table(
                 info,
                 &rows,
@@ -71,5 +71,6 @@ pub fn list(info: &'static ResourceInfo, page: Page, want: Want, query: &Query) 
                 include_object(query),
             )
         }
-    }
+    };
+    serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))
 }

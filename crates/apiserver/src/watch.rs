@@ -73,10 +73,13 @@ pub async fn watch(
         let mut last_rv = after;
         if let Some(items) = initial {
             for kv in &items {
-                let Ok(obj) = codec::decode_as(info, kv) else {
+                if !selectors.matches_stored(kv).unwrap_or(false) {
+                    continue;
+                }
+                let Ok(line) = enc.event("ADDED", kv) else {
                     continue;
                 };
-                if selectors.matches(&obj) && tx.send(Ok(enc.event("ADDED", obj))).await.is_err() {
+                if tx.send(Ok(line)).await.is_err() {
                     return;
                 }
             }
@@ -109,8 +112,8 @@ pub async fn watch(
                     }
                     Some(Ok(ev)) => {
                         last_rv = ev.revision();
-                        match transition(info, &selectors, &ev) {
-                            Some((kind, obj)) => enc.event(kind, obj),
+                        match transition(&selectors, &ev).and_then(|kind| enc.event(kind, &ev.kv).ok()) {
+                            Some(line) => line,
                             None => continue,
                         }
                     }
@@ -128,40 +131,39 @@ pub async fn watch(
 fn streaming(body: Body) -> Response {
     let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     resp
 }
 
 fn error_stream(err: ApiError) -> Response {
-    streaming(Body::from(line(json!({"type": "ERROR", "object": err.status()}))))
+    streaming(Body::from(line(
+        json!({"type": "ERROR", "object": err.status()}),
+    )))
 }
 
 /// What a store event means to a watcher with selectors: objects entering
 /// the selection are ADDED, leaving it DELETED.
-fn transition(
-    info: &'static ResourceInfo,
-    selectors: &Selectors,
-    ev: &store::Event,
-) -> Option<(&'static str, Value)> {
-    let mut obj = codec::decode_as(info, &ev.kv).ok()?;
-    let now_matches = selectors.matches(&obj);
+fn transition(selectors: &Selectors, ev: &store::Event) -> Option<&'static str> {
+    let now_matches = selectors.matches_stored(&ev.kv).ok()?;
     let was_matching = match &ev.prev {
-        Some(prev) if !selectors.is_empty() => codec::decode_as(info, prev)
-            .map(|p| selectors.matches(&p))
-            .unwrap_or(false),
+        Some(prev) if !selectors.is_empty() => selectors.matches_stored(prev).unwrap_or(false),
         Some(_) => true,
         None => false,
     };
     match ev.kind {
-        EventKind::Created if now_matches => Some(("ADDED", obj)),
-        EventKind::Updated if now_matches && was_matching => Some(("MODIFIED", obj)),
-        EventKind::Updated if now_matches => Some(("ADDED", obj)),
-        EventKind::Updated if was_matching => Some(("DELETED", obj)),
-        EventKind::Deleted if now_matches => {
-            codec::set_resource_version(&mut obj, ev.revision());
-            Some(("DELETED", obj))
-        }
+        EventKind::Created if now_matches => Some("ADDED"),
+        EventKind::Updated if now_matches && was_matching => Some("MODIFIED"),
+        EventKind::Updated if now_matches => Some("ADDED"),
+        EventKind::Updated if was_matching => Some("DELETED"),
+        // a deleted key's value carries the deletion's revision
+        EventKind::Deleted if now_matches => Some("DELETED"),
         _ => None,
     }
 }
@@ -179,9 +181,22 @@ struct Encoder<'a> {
 }
 
 impl Encoder<'_> {
-    fn event(&self, kind: &str, obj: Value) -> Bytes {
+    /// One event line. Plain JSON watches splice the stored bytes; tables,
+    /// metadata and converted kinds decode the object.
+    fn event(&self, kind: &str, kv: &store::KeyValue) -> ApiResult<Bytes> {
+        if self.want == Want::Object && self.info.group != "events.k8s.io" {
+            let mut out = Vec::with_capacity(kv.value.len() + 64);
+            out.extend_from_slice(b"{\"type\":\"");
+            out.extend_from_slice(kind.as_bytes());
+            out.extend_from_slice(b"\",\"object\":");
+            if codec::splice(kv, &mut out) {
+                out.extend_from_slice(b"}\n");
+                return Ok(Bytes::from(out));
+            }
+        }
+        let obj = codec::decode_as(self.info, kv)?;
         let object = crate::render::object(self.info, obj, self.want, self.query);
-        line(json!({"type": kind, "object": object}))
+        Ok(line(json!({"type": kind, "object": object})))
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Bytes {

@@ -6,33 +6,94 @@
 
 use crate::status::{ApiError, ApiResult};
 use api::ResourceInfo;
+use serde::Deserialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use store::KeyValue;
 
-/// Serializes an object for storage (drops `resourceVersion`, orders keys).
+/// Serializes an object for storage (drops `resourceVersion`, orders keys)
+/// without copying it.
 pub fn encode(obj: &Value) -> ApiResult<bytes::Bytes> {
     let Value::Object(map) = obj else {
         return Err(ApiError::Internal("object is not a JSON object".into()));
     };
-    let mut out = Map::with_capacity(map.len());
-    for k in ["apiVersion", "kind"] {
-        if let Some(v) = map.get(k) {
-            out.insert(k.to_string(), v.clone());
-        }
-    }
-    if let Some(Value::Object(meta)) = map.get("metadata") {
-        let mut meta = meta.clone();
-        meta.remove("resourceVersion");
-        out.insert("metadata".into(), Value::Object(meta));
-    }
-    for (k, v) in map {
-        if !out.contains_key(k) && k != "metadata" {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    serde_json::to_vec(&Value::Object(out))
+    serde_json::to_vec(&Stored(map))
         .map(bytes::Bytes::from)
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// An object in storage order: `apiVersion`, `kind`, `metadata` (without
+/// `resourceVersion`), then the rest.
+struct Stored<'a>(&'a Map<String, Value>);
+
+struct MetaWithoutVersion<'a>(&'a Map<String, Value>);
+
+impl Serialize for MetaWithoutVersion<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.0.iter().filter(|(k, _)| *k != "resourceVersion") {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Stored<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const FIRST: [&str; 3] = ["apiVersion", "kind", "metadata"];
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for k in FIRST {
+            match (k, self.0.get(k)) {
+                ("metadata", Some(Value::Object(meta))) => {
+                    m.serialize_entry(k, &MetaWithoutVersion(meta))?
+                }
+                (_, Some(v)) => m.serialize_entry(k, v)?,
+                (_, None) => {}
+            }
+        }
+        for (k, v) in self.0.iter().filter(|(k, _)| !FIRST.contains(&k.as_str())) {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// Appends a stored object to `out` as JSON with its `resourceVersion`
+/// spliced in, without parsing it. Returns false (writing nothing) for
+/// values not in storage order.
+pub fn splice(kv: &KeyValue, out: &mut Vec<u8>) -> bool {
+    const META: &[u8] = b"\"metadata\":{";
+    let v = &kv.value[..];
+    // storage order puts metadata right after the short apiVersion and kind
+    let window = &v[..v.len().min(256)];
+    let Some(at) = window.windows(META.len()).position(|w| w == META) else {
+        return false;
+    };
+    let split = at + META.len();
+    out.extend_from_slice(&v[..split]);
+    out.extend_from_slice(b"\"resourceVersion\":\"");
+    out.extend_from_slice(kv.mod_revision.to_string().as_bytes());
+    out.push(b'"');
+    if v.get(split) != Some(&b'}') {
+        out.push(b',');
+    }
+    out.extend_from_slice(&v[split..]);
+    true
+}
+
+/// Only the labels of a stored object (cheaper than decoding it whole).
+pub fn labels(kv: &KeyValue) -> ApiResult<Option<Map<String, Value>>> {
+    #[derive(Deserialize)]
+    struct Labels {
+        labels: Option<Map<String, Value>>,
+    }
+    #[derive(Deserialize)]
+    struct Obj {
+        metadata: Option<Labels>,
+    }
+    let o: Obj = serde_json::from_slice(&kv.value)
+        .map_err(|e| ApiError::Internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
+    Ok(o.metadata.and_then(|m| m.labels))
 }
 
 /// Reads a stored object, setting `metadata.resourceVersion`.
@@ -108,6 +169,9 @@ mod tests {
             mod_revision: 7,
         };
         let back = decode(&kv).unwrap();
+        let mut spliced = Vec::new();
+        assert!(splice(&kv, &mut spliced));
+        assert_eq!(serde_json::from_slice::<Value>(&spliced).unwrap(), back);
         assert_eq!(back["metadata"]["resourceVersion"], "7");
         assert_eq!(back["spec"]["a"], 1);
     }

@@ -117,7 +117,7 @@ async fn delete_once(
         });
     }
     let done = if pending {
-        let value = codec::encode(&super::to_storage(info, obj)?)?;
+        let value = super::encode_for(info, &obj)?;
         api.store.update(key, value, Some(kv.mod_revision)).await
     } else {
         api.store.delete(key, Some(kv.mod_revision)).await
@@ -207,7 +207,7 @@ pub async fn delete_collection(
 ) -> ApiResult<Value> {
     let page = list::list(api, info, ns, &Query::without_paging(query)).await?;
     let mut deleted = Vec::new();
-    for item in page.items {
+    for item in page.objects(info)? {
         let name = meta_str(&item, "name").unwrap_or("").to_string();
         let item_ns = meta_str(&item, "namespace").map(str::to_string);
         match delete(api, info, item_ns.as_deref().or(ns), &name, opts).await {

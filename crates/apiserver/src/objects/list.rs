@@ -9,10 +9,10 @@ use api::selector::{FieldSelector, LabelSelector};
 use base64::Engine;
 use serde_json::{Value, json};
 
-/// One page of a list.
+/// One page of a list: the stored items, not yet decoded.
 #[derive(Debug)]
 pub struct Page {
-    pub items: Vec<Value>,
+    pub items: Vec<store::KeyValue>,
     pub resource_version: u64,
     pub continue_token: Option<String>,
     pub remaining: Option<u64>,
@@ -57,6 +57,17 @@ impl Selectors {
                 .fields
                 .as_ref()
                 .is_none_or(|s| s.matches(self.info, obj))
+    }
+
+    /// Whether a stored object matches, decoding no more of it than needed.
+    pub fn matches_stored(&self, kv: &store::KeyValue) -> ApiResult<bool> {
+        if self.fields.is_some() {
+            return Ok(self.matches(&codec::decode_as(self.info, kv)?));
+        }
+        match &self.labels {
+            None => Ok(true),
+            Some(sel) => Ok(sel.matches(codec::labels(kv)?.as_ref())),
+        }
     }
 }
 
@@ -146,17 +157,17 @@ pub async fn list(
             })?;
         revision = Some(page.revision);
         let last_key = page.items.last().map(|kv| kv.key.clone());
-        for kv in &page.items {
-            let obj = codec::decode_as(info, kv)?;
-            if selectors.matches(&obj) {
-                items.push(obj);
+        let remaining_in_store = page.remaining;
+        for kv in page.items {
+            if selectors.matches_stored(&kv)? {
+                items.push(kv);
             }
         }
         let rv = page.revision;
         match (limit, last_key) {
-            (Some(l), Some(last)) if page.remaining > 0 => {
+            (Some(l), Some(last)) if remaining_in_store > 0 => {
                 if items.len() >= l {
-                    let remaining = selectors.is_empty().then_some(page.remaining as u64);
+                    let remaining = selectors.is_empty().then_some(remaining_in_store as u64);
                     return Ok(Page {
                         items,
                         resource_version: rv,
@@ -178,16 +189,52 @@ pub async fn list(
     }
 }
 
-/// A list response object.
-pub fn list_object(info: &'static ResourceInfo, page: Page) -> Value {
-    let mut meta = json!({"resourceVersion": page.resource_version.to_string()});
-    if let Some(c) = page.continue_token {
-        meta["continue"] = json!(c);
+impl Page {
+    /// The items decoded as `info` serves them.
+    pub fn objects(&self, info: &'static ResourceInfo) -> ApiResult<Vec<Value>> {
+        self.items
+            .iter()
+            .map(|kv| codec::decode_as(info, kv))
+            .collect()
     }
-    if let Some(r) = page.remaining {
-        meta["remainingItemCount"] = json!(r);
+
+    fn metadata(&self) -> Value {
+        let mut meta = json!({"resourceVersion": self.resource_version.to_string()});
+        if let Some(c) = &self.continue_token {
+            meta["continue"] = json!(c);
+        }
+        if let Some(r) = self.remaining {
+            meta["remainingItemCount"] = json!(r);
+        }
+        meta
     }
-    json!({"kind": info.list_kind, "apiVersion": info.api_version(), "metadata": meta, "items": page.items})
+
+    /// The list as JSON bytes. Items are spliced from storage without being
+    /// parsed, so a large list costs little more than copying it.
+    pub fn to_json(&self, info: &'static ResourceInfo) -> ApiResult<Vec<u8>> {
+        let head = json!({"kind": info.list_kind, "apiVersion": info.api_version(), "metadata": self.metadata()});
+        let mut out = serde_json::to_vec(&head).map_err(|e| ApiError::Internal(e.to_string()))?;
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"items\":[");
+        out.reserve(self.items.iter().map(|kv| kv.value.len() + 32).sum());
+        for (i, kv) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if info.group == "events.k8s.io" || !codec::splice(kv, &mut out) {
+                let obj = codec::decode_as(info, kv)?;
+                serde_json::to_writer(&mut out, &obj)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+            }
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
+
+    /// The list with items replaced by `items` (PartialObjectMetadata, ...).
+    pub fn with_items(&self, kind: &str, api_version: &str, items: Vec<Value>) -> Value {
+        json!({"kind": kind, "apiVersion": api_version, "metadata": self.metadata(), "items": items})
+    }
 }
 
 #[cfg(test)]

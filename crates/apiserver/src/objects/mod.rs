@@ -101,20 +101,15 @@ pub async fn get(
     codec::decode_as(info, &kv)
 }
 
-/// Converts a body written to `info` into its storage form.
-fn to_storage(info: &'static ResourceInfo, obj: Value) -> ApiResult<Value> {
+/// Serializes an object written to `info` for the store (events.k8s.io
+/// events are stored as core events).
+pub(crate) fn encode_for(info: &'static ResourceInfo, obj: &Value) -> ApiResult<bytes::Bytes> {
     if info.group == "events.k8s.io" {
-        return api::convert::events_to_core(&obj).map_err(|e| ApiError::BadRequest(e.to_string()));
+        let core =
+            api::convert::events_to_core(obj).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        return codec::encode(&core);
     }
-    Ok(obj)
-}
-
-/// Converts a stored object into the form `info` serves.
-fn from_storage(info: &'static ResourceInfo, obj: Value) -> ApiResult<Value> {
-    if info.group == "events.k8s.io" {
-        return api::convert::core_to_events(&obj).map_err(|e| ApiError::Internal(e.to_string()));
-    }
-    Ok(obj)
+    codec::encode(obj)
 }
 
 /// Rejects creates in missing or terminating namespaces.
@@ -159,7 +154,7 @@ pub async fn create(
         check_namespace(api, info, ns, &name).await?;
     }
     opts.track_fields(None, &mut obj, &info.api_version(), &now, None);
-    let stored = to_storage(info, obj)?;
+    let value = encode_for(info, &obj)?;
     let key = info.key(ns, &name);
     if opts.dry_run {
         if api.store.get(&key).await?.is_some() {
@@ -170,18 +165,20 @@ pub async fn create(
             ));
         }
         return Ok(Written {
-            object: from_storage(info, stored)?,
+            object: obj,
             warnings,
             created: true,
         });
     }
     let kv = api
         .store
-        .create(&key, codec::encode(&stored)?)
+        .create(&key, value)
         .await
         .map_err(|e| ApiError::from_store(info, &name, e))?;
+    let mut object = obj;
+    codec::set_resource_version(&mut object, kv.mod_revision);
     Ok(Written {
-        object: codec::decode_as(info, &kv)?,
+        object,
         warnings,
         created: true,
     })
@@ -288,20 +285,13 @@ async fn write_update(
         api.store.delete(&key, Some(expected)).await
     } else {
         api.store
-            .update(
-                &key,
-                codec::encode(&to_storage(info, new)?)?,
-                Some(expected),
-            )
+            .update(&key, encode_for(info, &new)?, Some(expected))
             .await
     }
     .map_err(|e| ApiError::from_store(info, name, e))?;
-    let mut object = codec::decode_as(info, &kv)?;
-    if finalizers_done {
-        codec::set_resource_version(&mut object, kv.mod_revision);
-    }
+    codec::set_resource_version(&mut new, kv.mod_revision);
     Ok(Written {
-        object,
+        object: new,
         warnings: Vec::new(),
         created: false,
     })
