@@ -45,32 +45,51 @@ pub fn object(info: &'static ResourceInfo, obj: Value, want: Want, query: &Query
     }
 }
 
-/// A list page as wanted, as JSON bytes.
+/// A list page as wanted, as JSON bytes. Tables and metadata lists decode
+/// one item at a time, so a large list never holds every object at once.
 pub fn list(
     info: &'static ResourceInfo,
     page: Page,
     want: Want,
     query: &Query,
 ) -> ApiResult<Vec<u8>> {
-    let value = match want {
+    let now = jiff::Timestamp::now();
+    let include = include_object(query);
+    let (head, row): (Value, Box<dyn Fn(&Value) -> Value>) = match want {
         Want::Object => return page.to_json(info),
-        Want::Metadata => {
-            let items = page.objects(info)?.iter().map(partial_metadata).collect();
-            page.with_items("PartialObjectMetadataList", "meta.k8s.io/v1", items)
-        }
-        Want::Table => {
-            let objects = page.objects(info)?;
-            let rows: Vec<&Value> = objects.iter().collect();
+        Want::Metadata => (
+            page.with_items("PartialObjectMetadataList", "meta.k8s.io/v1", Vec::new()),
+            Box::new(partial_metadata),
+        ),
+        Want::Table => (
             api::table::table(
                 info,
-                &rows,
-                jiff::Timestamp::now(),
+                &[],
+                now,
                 &page.resource_version.to_string(),
                 page.continue_token.as_deref(),
                 page.remaining,
-                include_object(query),
-            )
-        }
+                include,
+            ),
+            Box::new(move |obj: &Value| api::table::table_row(info, obj, now, include)),
+        ),
     };
-    serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))
+    // the head ends with its (empty) item array: `...[]}`
+    let mut out = serde_json::to_vec(&head).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !out.ends_with(b"[]}") {
+        return Err(ApiError::Internal(
+            "list head does not end with its items".into(),
+        ));
+    }
+    out.truncate(out.len() - 2);
+    for (i, kv) in page.items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let obj = crate::objects::codec::decode_as(info, kv)?;
+        serde_json::to_writer(&mut out, &row(&obj))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
