@@ -41,6 +41,7 @@ fn suite(version: &str) {
     explain(&k);
     errors(&k, &server);
     namespaces(&k);
+    nodes_and_drain(&k);
     deletes(&k);
 }
 
@@ -482,6 +483,42 @@ fn namespaces(k: &Kubectl) {
         err.contains("(Forbidden)") && err.contains("this namespace may not be deleted"),
         "{err}"
     );
+}
+
+fn nodes_and_drain(k: &Kubectl) {
+    let f = k.file(
+        "node.yaml",
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: edge-1\n  labels: {node-role.kubernetes.io/edge: \"\"}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata:\n  name: on-edge\nspec:\n  nodeName: edge-1\n  containers: [{name: c, image: busybox}]\n",
+    );
+    k.ok(&["apply", "-f", &f]);
+    let nodes = k.ok(&["get", "nodes"]);
+    assert!(
+        nodes.contains("edge-1") && nodes.contains("edge"),
+        "{nodes}"
+    );
+    assert_eq!(k.ok(&["auth", "can-i", "delete", "pods"]).trim(), "yes");
+    // 1.33 deletes with a protobuf DeleteOptions body; the others evict
+    let drain: &[&str] = if k.bin.ends_with("kubectl.1.33") {
+        &[
+            "drain",
+            "edge-1",
+            "--force",
+            "--grace-period",
+            "0",
+            "--disable-eviction",
+        ]
+    } else {
+        &["drain", "edge-1", "--force", "--grace-period", "0"]
+    };
+    let out = k.ok(drain);
+    assert!(out.contains("node/edge-1 drained"), "{out}");
+    assert!(k.fails(&["get", "pod", "on-edge"]).contains("NotFound"));
+    assert!(
+        k.ok(&["get", "node", "edge-1"])
+            .contains("SchedulingDisabled")
+    );
+    k.ok(&["delete", "node", "edge-1"]);
 }
 
 fn deletes(k: &Kubectl) {

@@ -17,7 +17,9 @@ use serde_json::json;
 async fn client(server: &Server) -> anyhow::Result<Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kc = Kubeconfig::read_from(server.kubeconfig())?;
-    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    let mut config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    // these tests look at the errors themselves; no client-side retries of 504
+    config.default_retry = false;
     Ok(Client::try_from(config)?)
 }
 
@@ -275,5 +277,76 @@ async fn events_are_one_resource_in_two_groups() -> anyhow::Result<()> {
     let back = new_events.get("e1").await?;
     assert_eq!(back.note.as_deref(), Some("hello from events.k8s.io"));
     assert_eq!(back.regarding.and_then(|r| r.uid).as_deref(), Some("u-1"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_resource_version_semantics() -> anyhow::Result<()> {
+    let server = Server::start()?;
+    let c = client(&server).await?;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let mk = |name: &str| -> anyhow::Result<ConfigMap> {
+        Ok(serde_json::from_value(json!({"metadata": {"name": name}}))?)
+    };
+    cms.create(&PostParams::default(), &mk("a")?).await?;
+    let at = cms
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .expect("rv");
+    cms.create(&PostParams::default(), &mk("b")?).await?;
+    cms.delete("a", &DeleteParams::default()).await?;
+
+    // Exact: the state as it was; NotOlderThan / 0: the newest
+    let exact = cms
+        .list(
+            &ListParams::default()
+                .at(&at)
+                .matching(kube::api::VersionMatch::Exact),
+        )
+        .await?;
+    let names = |l: &kube::api::ObjectList<ConfigMap>| -> Vec<String> {
+        l.items
+            .iter()
+            .filter_map(|c| c.metadata.name.clone())
+            .collect()
+    };
+    assert_eq!(names(&exact), vec!["a"]);
+    assert_eq!(
+        exact.metadata.resource_version.as_deref(),
+        Some(at.as_str())
+    );
+    let newer = cms
+        .list(
+            &ListParams::default()
+                .at(&at)
+                .matching(kube::api::VersionMatch::NotOlderThan),
+        )
+        .await?;
+    assert_eq!(names(&newer), vec!["b"]);
+    let any = cms.list(&ListParams::default().at("0")).await?;
+    assert_eq!(names(&any), vec!["b"]);
+    // a revision from the future: 504 with ResourceVersionTooLarge
+    let err = cms
+        .list(&ListParams::default().at("999999999"))
+        .await
+        .expect_err("too large");
+    let (code, _, message) = api_status(&err);
+    assert_eq!(code, 504);
+    assert!(message.contains("Too large resource version"), "{message}");
+    // malformed selectors are 400
+    let err = cms
+        .list(&ListParams::default().labels("a in (b"))
+        .await
+        .expect_err("bad selector");
+    assert_eq!(api_status(&err).0, 400);
+    let err = cms
+        .list(&ListParams::default().fields("spec.nope=x"))
+        .await
+        .expect_err("bad field");
+    let (code, _, message) = api_status(&err);
+    assert_eq!(code, 400);
+    assert!(message.contains("field label not supported"), "{message}");
     Ok(())
 }
