@@ -45,6 +45,9 @@ pub fn object(info: &'static ResourceInfo, obj: Value, want: Want, query: &Query
     }
 }
 
+/// Renders one item of a list.
+type RowFn = Box<dyn Fn(&Value) -> Value>;
+
 /// A list page as wanted, as JSON bytes. Tables and metadata lists decode
 /// one item at a time, so a large list never holds every object at once.
 pub fn list(
@@ -55,7 +58,7 @@ pub fn list(
 ) -> ApiResult<Vec<u8>> {
     let now = jiff::Timestamp::now();
     let include = include_object(query);
-    let (head, row): (Value, Box<dyn Fn(&Value) -> Value>) = match want {
+    let (head, row): (Value, RowFn) = match want {
         Want::Object => return page.to_json(info),
         Want::Metadata => (
             page.with_items("PartialObjectMetadataList", "meta.k8s.io/v1", Vec::new()),
