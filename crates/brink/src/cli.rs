@@ -42,6 +42,9 @@ pub struct ServerArgs {
     /// Extra host names or addresses for the serving certificate (repeatable).
     #[arg(long = "tls-san", value_name = "NAME")]
     pub tls_san: Vec<String>,
+    /// Seconds between BOOKMARK events on watches that allow them.
+    #[arg(long, default_value_t = 60, hide = true)]
+    pub bookmark_interval_seconds: u64,
     /// Revisions of history kept for watch resumption.
     #[arg(long, default_value_t = 100_000)]
     pub history_revisions: u64,
@@ -60,7 +63,7 @@ impl ServerArgs {
             run_agent: !self.disable_agent,
             extra_sans: self.tls_san.clone(),
             history_keep: self.history_revisions,
-            bookmark_interval: Duration::from_secs(60),
+            bookmark_interval: Duration::from_secs(self.bookmark_interval_seconds.max(1)),
             brink_version: env!("CARGO_PKG_VERSION").to_string(),
         })
     }

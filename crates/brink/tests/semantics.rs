@@ -350,3 +350,32 @@ async fn list_resource_version_semantics() -> anyhow::Result<()> {
     assert!(message.contains("field label not supported"), "{message}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_send_bookmarks_and_honour_timeout() -> anyhow::Result<()> {
+    let server = Server::start_with(&["--bookmark-interval-seconds", "1"])?;
+    let c = client(&server).await?;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let rv = cms
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .expect("rv");
+    let started = std::time::Instant::now();
+    let wp = WatchParams::default().timeout(3);
+    assert!(wp.bookmarks, "kube-rs asks for bookmarks by default");
+    let events: Vec<_> = cms.watch(&wp, &rv).await?.try_collect().await?;
+    let took = started.elapsed();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, kube::api::WatchEvent::Bookmark(_))),
+        "no bookmark in {events:?}"
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(10),
+        "{took:?}"
+    );
+    Ok(())
+}
