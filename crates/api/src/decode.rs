@@ -70,10 +70,23 @@ fn dotted(kind: &str, path: &str) -> String {
     }
 }
 
-type RoundTrip = fn(&str) -> Result<Value, serde_json::Error>;
+/// What a typed decoder reads: the body's text, or the decoded body (the
+/// fast path; errors are reported from the text, whose positions name the
+/// field).
+enum Input<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
 
-fn round_trip<T: DeserializeOwned + Serialize>(text: &str) -> Result<Value, serde_json::Error> {
-    let typed: T = serde_json::from_str(text)?;
+type RoundTrip = fn(Input<'_>) -> Result<Value, serde_json::Error>;
+
+fn round_trip<T: DeserializeOwned + Serialize>(
+    input: Input<'_>,
+) -> Result<Value, serde_json::Error> {
+    let typed: T = match input {
+        Input::Text(text) => serde_json::from_str(text)?,
+        Input::Value(value) => T::deserialize(value)?,
+    };
     serde_json::to_value(&typed)
 }
 
@@ -127,6 +140,14 @@ pub fn unknown_fields_for(
         group: group.to_string(),
         kind: kind.to_string(),
     })?;
+    // Fast path: decode the value as it is. When it carries the type's own
+    // apiVersion/kind (the usual case: callers set them from the URL) the
+    // round trip keeps them too, so they are never reported.
+    if let Ok(output) = decode(Input::Value(obj)) {
+        let mut unknown = Vec::new();
+        diff(obj, &output, &mut String::new(), &mut unknown);
+        return Ok(unknown);
+    }
     // apiVersion/kind are checked by the caller against the URL; the typed
     // decoders would reject a body for another version.
     let mut input = obj.clone();
@@ -135,9 +156,9 @@ pub fn unknown_fields_for(
         m.shift_remove("kind");
     }
     let text = input.to_string();
-    let output = decode(&text).map_err(|e| to_decode_error(kind, &text, &e))?;
+    let output = decode(Input::Text(&text)).map_err(|e| to_decode_error(kind, &text, &e))?;
     let mut unknown = Vec::new();
-    diff(&input, &output, "", &mut unknown);
+    diff(&input, &output, &mut String::new(), &mut unknown);
     Ok(unknown)
 }
 
@@ -163,23 +184,33 @@ fn push_key(path: &str, key: &str) -> String {
     }
 }
 
-fn diff(input: &Value, output: &Value, path: &str, unknown: &mut Vec<String>) {
+/// Appends the input's fields missing from `output` to `unknown`; `path` is
+/// the path so far (restored on return).
+fn diff(input: &Value, output: &Value, path: &mut String, unknown: &mut Vec<String>) {
+    let len = path.len();
     match (input, output) {
         (Value::Object(i), Value::Object(o)) => {
             for (k, v) in i {
                 if v.is_null() {
                     continue;
                 }
-                let child = push_key(path, k);
-                match o.get(k) {
-                    Some(ov) => diff(v, ov, &child, unknown),
-                    None => unknown.push(child),
+                if len > 0 {
+                    path.push('.');
                 }
+                path.push_str(k);
+                match o.get(k) {
+                    Some(ov) => diff(v, ov, path, unknown),
+                    None => unknown.push(path.clone()),
+                }
+                path.truncate(len);
             }
         }
         (Value::Array(i), Value::Array(o)) => {
+            use std::fmt::Write;
             for (idx, (iv, ov)) in i.iter().zip(o).enumerate() {
-                diff(iv, ov, &format!("{path}[{idx}]"), unknown);
+                let _ = write!(path, "[{idx}]");
+                diff(iv, ov, path, unknown);
+                path.truncate(len);
             }
         }
         _ => {}

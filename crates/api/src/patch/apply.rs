@@ -52,6 +52,12 @@ fn without_managed_fields(object: &Value) -> Value {
     copy
 }
 
+/// Whether `metadata.managedFields` is the only field of `metadata`.
+fn only_managed_fields(object: &Value) -> bool {
+    matches!(object.get("metadata"), Some(Value::Object(meta))
+        if meta.len() == 1 && meta.contains_key("managedFields"))
+}
+
 /// The part of the object a write through `subresource` does not own:
 /// `status` for the main resource, `spec` for the status subresource.
 fn ignored_path(subresource: &str) -> Vec<PathElement> {
@@ -367,14 +373,32 @@ pub fn update_managed_fields(
         .unwrap_or_default()
         .to_string();
     let fields = Fields::new(&group, &kind);
-    let old_value = old.map_or_else(|| Value::Object(Map::new()), without_managed_fields);
-    let mut cmp = fields.compare(&old_value, &without_managed_fields(new));
+    // Comparing with managedFields in place and dropping their subtree gives
+    // the same sets as comparing copies without them, unless removing them
+    // would leave `metadata` empty (an empty value is compared whole).
+    let empty = Value::Object(Map::new());
+    let old_value = old.unwrap_or(&empty);
+    let mut cmp = if only_managed_fields(old_value) || only_managed_fields(new) {
+        fields.compare(
+            &without_managed_fields(old_value),
+            &without_managed_fields(new),
+        )
+    } else {
+        fields.compare(old_value, new)
+    };
+    cmp.exclude(&path_of(&["metadata", "managedFields"]));
     cmp.exclude(&ignored_path(subresource));
-    let changed = cmp.modified.union(&cmp.added);
+    // A create modifies nothing: its changes are the added fields as they are.
+    let changed = if cmp.modified.is_empty() {
+        std::mem::take(&mut cmp.added)
+    } else {
+        cmp.modified.union(&cmp.added)
+    };
     for e in &mut entries {
         e.fields = e.fields.difference(&changed).difference(&cmp.removed);
     }
-    let mine = changed.difference(&stripped_set());
+    let mut mine = changed;
+    mine.subtract(&stripped_set());
     if !mine.is_empty() {
         match entries
             .iter()

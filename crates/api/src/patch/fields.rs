@@ -153,7 +153,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Compares two versions of an object (structured-merge-diff `Compare`).
-    pub fn compare(&self, old: &Value, new: &Value) -> Comparison {
+    pub fn compare<'v>(&self, old: &'v Value, new: &'v Value) -> Comparison {
         let mut c = Comparison::default();
         self.compare_node(
             Some(old),
@@ -165,11 +165,11 @@ impl<'a> Fields<'a> {
         c
     }
 
-    fn compare_node(
+    fn compare_node<'v>(
         &self,
-        old: Option<&Value>,
-        new: Option<&Value>,
-        names: &mut Vec<String>,
+        old: Option<&'v Value>,
+        new: Option<&'v Value>,
+        names: &mut Vec<&'v str>,
         pes: &mut Vec<PathElement>,
         c: &mut Comparison,
     ) {
@@ -205,7 +205,7 @@ impl<'a> Fields<'a> {
             _ => {
                 let old_map = old.and_then(Value::as_object);
                 let new_map = new.and_then(Value::as_object);
-                let mut keys: Vec<&String> =
+                let mut keys: Vec<&'v String> =
                     old_map.map(|m| m.keys().collect()).unwrap_or_default();
                 for k in new_map.into_iter().flat_map(|m| m.keys()) {
                     if !old_map.is_some_and(|m| m.contains_key(k)) {
@@ -213,7 +213,7 @@ impl<'a> Fields<'a> {
                     }
                 }
                 for key in keys {
-                    names.push(key.clone());
+                    names.push(key);
                     pes.push(PathElement::Field(key.clone()));
                     self.compare_node(
                         old_map.and_then(|m| m.get(key)),
@@ -239,11 +239,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn compare_lists(
+    fn compare_lists<'v>(
         &self,
-        old: Option<&Value>,
-        new: Option<&Value>,
-        names: &mut Vec<String>,
+        old: Option<&'v Value>,
+        new: Option<&'v Value>,
+        names: &mut Vec<&'v str>,
         pes: &mut Vec<PathElement>,
         c: &mut Comparison,
     ) {

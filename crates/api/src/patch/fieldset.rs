@@ -49,7 +49,12 @@ impl PathElement {
     /// The `FieldsV1` key of this element, e.g. `f:spec` or `k:{"name":"web"}`.
     pub fn to_fields_key(&self) -> String {
         match self {
-            Self::Field(name) => format!("f:{name}"),
+            Self::Field(name) => {
+                let mut key = String::with_capacity(name.len() + 2);
+                key.push_str("f:");
+                key.push_str(name);
+                key
+            }
             Self::Key(fields) => {
                 let map: Map<String, Value> = fields.iter().cloned().collect();
                 format!("k:{}", Value::Object(map))
@@ -191,9 +196,18 @@ impl FieldSet {
         match path {
             [] => {}
             [last] => {
-                self.members.insert(last.clone());
+                if !self.members.contains(last) {
+                    self.members.insert(last.clone());
+                }
             }
-            [first, rest @ ..] => self.children.entry(first.clone()).or_default().insert(rest),
+            [first, rest @ ..] => match self.children.get_mut(first) {
+                Some(child) => child.insert(rest),
+                None => {
+                    let mut child = FieldSet::new();
+                    child.insert(rest);
+                    self.children.insert(first.clone(), child);
+                }
+            },
         }
     }
 
@@ -263,6 +277,18 @@ impl FieldSet {
         FieldSet { members, children }
     }
 
+    /// Removes the paths of `other` (exact paths, not prefixes): the same
+    /// set as [`FieldSet::difference`], in place.
+    pub fn subtract(&mut self, other: &FieldSet) {
+        self.members.retain(|m| !other.members.contains(m));
+        self.children.retain(|pe, child| {
+            if let Some(theirs) = other.children.get(pe) {
+                child.subtract(theirs);
+            }
+            !child.is_empty()
+        });
+    }
+
     /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         let members = self.members.intersection(&other.members).cloned().collect();
@@ -323,7 +349,9 @@ impl FieldSet {
     }
 
     fn encode(&self, include_self: bool) -> Map<String, Value> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(
+            self.members.len() + self.children.len() + usize::from(include_self),
+        );
         if include_self {
             out.insert(".".into(), Value::Object(Map::new()));
         }

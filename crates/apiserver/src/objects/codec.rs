@@ -81,19 +81,23 @@ pub fn splice(kv: &KeyValue, out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Only the labels of a stored object (cheaper than decoding it whole).
-pub fn labels(kv: &KeyValue) -> ApiResult<Option<Map<String, Value>>> {
-    #[derive(Deserialize)]
-    struct Labels {
-        labels: Option<Map<String, Value>>,
-    }
+/// The parts of `metadata` checked often, read without decoding the object.
+#[derive(Debug, Default, Deserialize)]
+pub struct MetaPeek {
+    pub labels: Option<Map<String, Value>>,
+    #[serde(rename = "deletionTimestamp")]
+    pub deletion_timestamp: Option<Value>,
+}
+
+/// Reads only [`MetaPeek`] of a stored object (cheaper than decoding it).
+pub fn peek_meta(kv: &KeyValue) -> ApiResult<MetaPeek> {
     #[derive(Deserialize)]
     struct Obj {
-        metadata: Option<Labels>,
+        metadata: Option<MetaPeek>,
     }
     let o: Obj = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::Internal(format!("stored object {} is corrupt: {e}", kv.key)))?;
-    Ok(o.metadata.and_then(|m| m.labels))
+    Ok(o.metadata.unwrap_or_default())
 }
 
 /// Reads a stored object, setting `metadata.resourceVersion`.

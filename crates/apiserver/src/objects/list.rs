@@ -66,7 +66,7 @@ impl Selectors {
         }
         match &self.labels {
             None => Ok(true),
-            Some(sel) => Ok(sel.matches(codec::labels(kv)?.as_ref())),
+            Some(sel) => Ok(sel.matches(codec::peek_meta(kv)?.labels.as_ref())),
         }
     }
 }

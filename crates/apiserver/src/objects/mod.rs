@@ -123,8 +123,10 @@ async fn check_namespace(
     match api.store.get(&ns_info.key(None, ns)).await? {
         None => Err(ApiError::not_found(ns_info, ns)),
         Some(kv) => {
-            let obj = codec::decode(&kv)?;
-            if meta_str(&obj, "deletionTimestamp").is_some() {
+            let terminating = codec::peek_meta(&kv)?
+                .deletion_timestamp
+                .is_some_and(|t| t.is_string());
+            if terminating {
                 Err(ApiError::Forbidden(format!(
                     "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
                     info.plural
