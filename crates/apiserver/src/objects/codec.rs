@@ -136,21 +136,7 @@ pub fn parse_rv(rv: Option<&str>) -> ApiResult<Option<u64>> {
     }
 }
 
-/// `metadata.<field>` as a string.
-pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    obj.get("metadata")?.get(field)?.as_str()
-}
-
-/// Mutable `metadata`, created if missing.
-pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
-    if !obj.get("metadata").is_some_and(Value::is_object) {
-        obj["metadata"] = Value::Object(Map::new());
-    }
-    match obj.get_mut("metadata") {
-        Some(Value::Object(m)) => m,
-        _ => unreachable!("metadata was just made an object"),
-    }
-}
+pub use api::meta::{meta_str, metadata_mut as meta_mut};
 
 #[cfg(test)]
 mod tests {

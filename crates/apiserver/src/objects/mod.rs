@@ -81,9 +81,7 @@ where
 
 /// Kubernetes' RFC 3339 timestamp with seconds precision.
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    api::meta::now_rfc3339(jiff::Timestamp::now())
 }
 
 /// The object stored under `key`, decoded as `info` serves it.
@@ -301,11 +299,10 @@ async fn write_update(
 
 /// Sets `metadata.deletionTimestamp` style fields (used by delete paths).
 pub(crate) fn mark_deleting(obj: &mut Value, grace: i64, now: &jiff::Timestamp) {
-    let at = now
-        .checked_add(jiff::SignedDuration::from_secs(grace))
-        .unwrap_or(*now)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
+    let at = api::meta::now_rfc3339(
+        now.checked_add(jiff::SignedDuration::from_secs(grace))
+            .unwrap_or(*now),
+    );
     let meta = meta_mut(obj);
     if !meta.contains_key("deletionTimestamp") {
         meta.insert("deletionTimestamp".into(), json!(at));
