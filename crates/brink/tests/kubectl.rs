@@ -1,4 +1,4 @@
-//! End-to-end: the real kubectl 1.27, 1.30 and 1.33 against the built
+//! End-to-end: the real kubectl 1.27 through 1.33 against the built
 //! `brink server`. Each version gets its own server and cache dir.
 
 mod common;
@@ -498,8 +498,8 @@ fn nodes_and_drain(k: &Kubectl) {
         "{nodes}"
     );
     assert_eq!(k.ok(&["auth", "can-i", "delete", "pods"]).trim(), "yes");
-    // 1.33 deletes with a protobuf DeleteOptions body; the others evict
-    let drain: &[&str] = if k.bin.ends_with("kubectl.1.33") {
+    // 1.32+ delete with a protobuf DeleteOptions body; the others evict
+    let drain: &[&str] = if k.bin.ends_with("kubectl.1.33") || k.bin.ends_with("kubectl.1.32") {
         &[
             "drain",
             "edge-1",
@@ -552,4 +552,24 @@ fn kubectl_1_30() {
 #[test]
 fn kubectl_1_33() {
     suite("1.33");
+}
+
+#[test]
+fn kubectl_1_28() {
+    suite("1.28");
+}
+
+#[test]
+fn kubectl_1_29() {
+    suite("1.29");
+}
+
+#[test]
+fn kubectl_1_31() {
+    suite("1.31");
+}
+
+#[test]
+fn kubectl_1_32() {
+    suite("1.32");
 }

@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// kubectl versions the suite drives.
-pub const KUBECTL_VERSIONS: &[&str] = &["1.27", "1.30", "1.33"];
-
 /// Path of the kubectl binary of a minor version.
 pub fn kubectl_path(version: &str) -> PathBuf {
     let dir = std::env::var("BRINK_KUBECTL_DIR")
