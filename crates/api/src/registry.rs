@@ -64,6 +64,12 @@ impl ResourceInfo {
         self.subresources.iter().find(|s| s.name == name)
     }
 
+    /// Whether objects are stored in another resource's form and converted
+    /// on the way in and out (events.k8s.io events are core events).
+    pub fn is_converted(&self) -> bool {
+        self.storage != (self.group, self.plural)
+    }
+
     /// Whether objects of this resource are kept in the store (reviews are not).
     pub fn is_stored(&self) -> bool {
         self.verbs.contains(&"get")
@@ -257,6 +263,7 @@ mod tests {
         assert_eq!(nodes.key(None, "n1"), "/core/nodes/n1");
         let ev2 = find("events.k8s.io", "v1", "events").unwrap();
         assert_eq!(ev2.key_prefix(), "/core/events/");
+        assert!(ev2.is_converted() && !pods.is_converted());
         assert_eq!(
             find("apps", "v1", "deployments").unwrap().api_version(),
             "apps/v1"

@@ -184,7 +184,7 @@ impl Encoder<'_> {
     /// One event line. Plain JSON watches splice the stored bytes; tables,
     /// metadata and converted kinds decode the object.
     fn event(&self, kind: &str, kv: &store::KeyValue) -> ApiResult<Bytes> {
-        if self.want == Want::Object && self.info.group != "events.k8s.io" {
+        if self.want == Want::Object && !self.info.is_converted() {
             let mut out = Vec::with_capacity(kv.value.len() + 64);
             out.extend_from_slice(b"{\"type\":\"");
             out.extend_from_slice(kind.as_bytes());

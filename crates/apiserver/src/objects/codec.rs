@@ -112,7 +112,7 @@ pub fn decode(kv: &KeyValue) -> ApiResult<Value> {
 /// events are stored as core events).
 pub fn decode_as(info: &'static ResourceInfo, kv: &KeyValue) -> ApiResult<Value> {
     let obj = decode(kv)?;
-    if info.group == "events.k8s.io" {
+    if info.is_converted() {
         return api::convert::core_to_events(&obj).map_err(|e| ApiError::Internal(e.to_string()));
     }
     Ok(obj)

@@ -221,7 +221,7 @@ impl Page {
             if i > 0 {
                 out.push(b',');
             }
-            if info.group == "events.k8s.io" || !codec::splice(kv, &mut out) {
+            if info.is_converted() || !codec::splice(kv, &mut out) {
                 let obj = codec::decode_as(info, kv)?;
                 serde_json::to_writer(&mut out, &obj)
                     .map_err(|e| ApiError::Internal(e.to_string()))?;

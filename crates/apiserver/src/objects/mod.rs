@@ -102,7 +102,7 @@ pub async fn get(
 /// Serializes an object written to `info` for the store (events.k8s.io
 /// events are stored as core events).
 pub(crate) fn encode_for(info: &'static ResourceInfo, obj: &Value) -> ApiResult<bytes::Bytes> {
-    if info.group == "events.k8s.io" {
+    if info.is_converted() {
         let core =
             api::convert::events_to_core(obj).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         return codec::encode(&core);
