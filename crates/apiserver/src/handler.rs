@@ -26,6 +26,9 @@ pub async fn handle(State(api): State<Api>, req: Request) -> Response {
 
 async fn dispatch(api: &Api, mut req: Request) -> ApiResult<Response> {
     let path = req.uri().path().to_string();
+    if crate::join::is_join_path(&path) {
+        return crate::join::serve(api, req).await;
+    }
     let public = PUBLIC
         .iter()
         .any(|p| path == *p || path.starts_with(&format!("{p}/")));

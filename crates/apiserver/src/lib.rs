@@ -6,6 +6,8 @@ pub mod body;
 mod bootstrap;
 mod discovery;
 mod handler;
+pub mod hub;
+pub mod join;
 mod namespaces;
 pub mod objects;
 pub mod openapi;

@@ -13,7 +13,8 @@ mod files;
 pub mod kubeconfig;
 mod names;
 mod state;
-pub mod token;
+/// Join tokens live in the `link` crate so the agent can parse them too.
+pub use link::token;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -196,6 +197,8 @@ pub struct Pki {
     roots: Arc<RootCertStore>,
     client_verifier: Arc<dyn ClientCertVerifier>,
     server_config: Arc<ServerConfig>,
+    serving_cert: CertificateDer<'static>,
+    serving_key: PrivatePkcs8KeyDer<'static>,
     serving_sans: Vec<String>,
     join_token: JoinToken,
     admin_token: String,
@@ -283,13 +286,11 @@ impl Pki {
             }
         }
 
+        let serving_cert = certs::pem_to_der(&serving_pem)?;
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])?
             .with_client_cert_verifier(client_verifier.clone())
-            .with_single_cert(
-                vec![certs::pem_to_der(&serving_pem)?],
-                private_key(&serving_key),
-            )?;
+            .with_single_cert(vec![serving_cert.clone()], private_key(&serving_key))?;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
 
         Ok(Pki {
@@ -298,6 +299,8 @@ impl Pki {
             roots,
             client_verifier,
             server_config: Arc::new(config),
+            serving_cert,
+            serving_key: PrivatePkcs8KeyDer::from(serving_key.serialize_der()),
             serving_sans,
             join_token,
             admin_token,
@@ -333,6 +336,20 @@ impl Pki {
     /// `http/1.1`, optional client certificates verified against the CA.
     pub fn server_config(&self) -> Arc<ServerConfig> {
         self.server_config.clone()
+    }
+
+    /// The node link's TLS configuration: TLS 1.3 only (QUIC), the serving
+    /// certificate, and a client certificate signed by the CA required.
+    pub fn link_server_config(&self) -> Result<ServerConfig, PkiError> {
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(self.roots.clone(), provider()).build()?;
+        Ok(ServerConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![self.serving_cert.clone()],
+                PrivateKeyDer::Pkcs8(self.serving_key.clone_key()),
+            )?)
     }
 
     /// The names the serving certificate covers.

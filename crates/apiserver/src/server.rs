@@ -53,6 +53,8 @@ pub enum ServerError {
     },
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    #[error(transparent)]
+    Hub(#[from] crate::hub::HubError),
 }
 
 /// The URL clients use for a bind address (wildcards become loopback).
@@ -74,6 +76,10 @@ pub fn server_url(bind: SocketAddr) -> String {
 pub struct Running {
     pub addr: SocketAddr,
     pub kubeconfig: PathBuf,
+    /// The node link port joining agents are told.
+    pub link_port: crate::join::LinkPort,
+    /// The node link hub (its UDP address, connected nodes).
+    pub hub: crate::hub::Hub,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
 }
 
@@ -110,7 +116,8 @@ pub async fn start(
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let mut sans = vec![addr.ip().to_string()];
     sans.extend(config.extra_sans.iter().cloned());
-    let pki = Pki::load_or_create(dir, &sans, &server_url(addr))?;
+    let pki = Arc::new(Pki::load_or_create(dir, &sans, &server_url(addr))?);
+    let link_port = crate::join::LinkPort::new(config.link_bind.port());
     let api = Api {
         store: store as Arc<dyn Store>,
         openapi: Arc::new(OpenApi::build()?),
@@ -121,9 +128,13 @@ pub async fn start(
         }),
         bookmark_interval: config.bookmark_interval,
         shutdown: shutdown.clone(),
+        pki: pki.clone(),
+        link_port: link_port.clone(),
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));
+    let hub = crate::hub::Hub::start(api.clone(), config.link_bind, shutdown.clone())?;
+    link_port.set(hub.local_addr().port());
     let router = axum::Router::new()
         .fallback(crate::handler::handle)
         .with_state(api);
@@ -136,6 +147,8 @@ pub async fn start(
     Ok(Running {
         addr,
         kubeconfig: dir.join("admin.kubeconfig"),
+        link_port,
+        hub,
         task,
     })
 }

@@ -34,4 +34,9 @@ pub struct Api {
     pub bookmark_interval: Duration,
     /// Cancelled when the server drains: watches end.
     pub shutdown: CancellationToken,
+    /// The cluster PKI; signs node certificates ([`crate::join`]).
+    pub pki: Arc<crate::pki::Pki>,
+    /// The node link's UDP port told to joining agents (set by the hub when
+    /// `link_bind` asked for port 0).
+    pub link_port: crate::join::LinkPort,
 }

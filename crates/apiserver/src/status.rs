@@ -66,6 +66,9 @@ pub enum ApiError {
     /// 401.
     #[error("Unauthorized")]
     Unauthorized,
+    /// 401 with a message saying why (a refused join token).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// 403.
     #[error("{0}")]
     Forbidden(String),
@@ -213,7 +216,7 @@ impl ApiError {
             }
             Self::Invalid { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -233,7 +236,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::ApplyConflict { .. } => "Conflict",
             Self::Invalid { .. } | Self::Unprocessable(_) => "Invalid",
             Self::BadRequest(_) => "BadRequest",
-            Self::Unauthorized => "Unauthorized",
+            Self::Unauthorized | Self::Unauthenticated(_) => "Unauthorized",
             Self::Forbidden(_) => "Forbidden",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::NotAcceptable(_) => "NotAcceptable",

@@ -1,6 +1,6 @@
 //! Command line: typed flags, validated once.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the control plane: API server on an embedded store.
     Server(ServerArgs),
+    /// Run an edge agent: join the cluster and run its pods (or --simulate N nodes).
+    Agent(AgentArgs),
     /// Manage join tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -48,15 +50,42 @@ pub struct ServerArgs {
     /// Revisions of history kept for watch resumption.
     #[arg(long, default_value_t = 100_000)]
     pub history_revisions: u64,
+    /// A node whose Lease is not renewed for this long becomes Ready=Unknown
+    /// and is tainted unreachable (Go-style duration: 40s, 1m30s).
+    #[arg(long, default_value = "40s")]
+    pub node_monitor_grace_period: String,
+    /// Node name of the server's own agent (default: the host name).
+    #[arg(long)]
+    pub node_name: Option<String>,
+}
+
+/// `brink server` once its flags are checked.
+pub struct ServerPlan {
+    pub config: apiserver::ServerConfig,
+    pub controllers: controllers::ControllersConfig,
+    /// The local agent's node name, unless `--disable-agent`.
+    pub local_node: Option<String>,
 }
 
 impl ServerArgs {
     /// Checks the flags and builds the server's configuration.
-    pub fn validate(&self) -> anyhow::Result<apiserver::ServerConfig> {
+    pub fn validate(&self) -> anyhow::Result<ServerPlan> {
         if self.history_revisions < 1000 {
             bail!("--history-revisions must be at least 1000 (watchers need history to resume)");
         }
-        Ok(apiserver::ServerConfig {
+        let grace = controllers::parse_duration(&self.node_monitor_grace_period)
+            .map_err(|e| anyhow::anyhow!("--node-monitor-grace-period: {e}"))?;
+        let controllers = controllers::ControllersConfig {
+            node_monitor_grace_period: grace,
+            ..controllers::ControllersConfig::default()
+        };
+        controllers.validate()?;
+        let local_node = if self.disable_agent {
+            None
+        } else {
+            Some(node_name(self.node_name.as_deref())?)
+        };
+        let config = apiserver::ServerConfig {
             data_dir: self.data_dir.clone(),
             bind: self.bind,
             link_bind: self.link_bind,
@@ -65,33 +94,144 @@ impl ServerArgs {
             history_keep: self.history_revisions,
             bookmark_interval: Duration::from_secs(self.bookmark_interval_seconds.max(1)),
             brink_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        Ok(ServerPlan {
+            config,
+            controllers,
+            local_node,
         })
     }
 }
 
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The API server to join: https://HOST:6443.
+    #[arg(long, env = "BRINK_SERVER")]
+    pub server: String,
+    /// Join token (the server's DATA_DIR/node-token, or from `brink token create`);
+    /// needed only until the agent holds its certificate.
+    #[arg(long, env = "BRINK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// This node's name (default: the host name).
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// Where the agent keeps its certificate and local state.
+    #[arg(
+        long,
+        default_value = "/var/lib/brink/agent",
+        env = "BRINK_AGENT_DATA_DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// Node labels: k=v,k2=v2.
+    #[arg(long, default_value = "")]
+    pub labels: String,
+    /// Reach the node link here instead of the server's host and announced
+    /// port (NAT, relays): HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub link_address: Option<String>,
+    /// Run N simulated nodes (named NODE_NAME-0000...) with the simulated
+    /// runtime, for scale tests.
+    #[arg(long, value_name = "N")]
+    pub simulate: Option<usize>,
+    /// Renew the node certificate when it expires within this (Go-style duration).
+    #[arg(long, default_value = "720h", hide = true)]
+    pub renew_before: String,
+    /// With --simulate: write link counters as JSON to this file every 5 s.
+    #[arg(long, hide = true)]
+    pub stats_file: Option<PathBuf>,
+}
+
+impl AgentArgs {
+    /// Parses `--labels`.
+    pub fn labels(&self) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for pair in self
+            .labels
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let Some((k, v)) = pair.split_once('=') else {
+                bail!("--labels: {pair:?} is not key=value");
+            };
+            let mut errs = api::validation::names::is_qualified_name(k)
+                .into_iter()
+                .chain(api::validation::names::is_valid_label_value(v));
+            if let Some(e) = errs.next() {
+                bail!("--labels: {pair:?}: {e}");
+            }
+            out.insert(k.to_owned(), v.to_owned());
+        }
+        Ok(out)
+    }
+}
+
+/// The node name to use: the flag, or the host name, checked as Kubernetes checks node names.
+pub fn node_name(flag: Option<&str>) -> anyhow::Result<String> {
+    let name = match flag {
+        Some(n) => n.to_owned(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_lowercase())
+            .unwrap_or_else(|_| "localhost".into()),
+    };
+    if let Some(e) = api::validation::validate_name(&name, false)
+        .into_iter()
+        .next()
+    {
+        bail!("node name {name:?} is invalid: {e}; pass --node-name");
+    }
+    Ok(name)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Print the join token agents use (created with the server's CA hash).
-    Create(TokenArgs),
+    /// Create a join token for agents (a bootstrap token, by default valid 24h) and print it.
+    Create(TokenCreateArgs),
+    /// List the join tokens (ids, expiry, description; never secrets).
+    List(TokenTarget),
+    /// Delete (revoke) a join token.
+    Delete(TokenDeleteArgs),
+}
+
+/// Which cluster `brink token` talks to.
+#[derive(Debug, Args)]
+pub struct TokenTarget {
+    /// The server's data directory (its admin.kubeconfig and node-token are used).
+    #[arg(long, default_value = "/var/lib/brink/server", env = "BRINK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// An admin kubeconfig to use instead of DATA_DIR/admin.kubeconfig.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl TokenTarget {
+    /// The kubeconfig in use.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.kubeconfig
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("admin.kubeconfig"))
+    }
 }
 
 #[derive(Debug, Args)]
-pub struct TokenArgs {
-    /// The server's data directory.
-    #[arg(long, default_value = "/var/lib/brink/server", env = "BRINK_DATA_DIR")]
-    pub data_dir: PathBuf,
+pub struct TokenCreateArgs {
+    /// How long the token is valid (24h, 30m, 7d, ...); 0 means it never expires.
+    #[arg(long, default_value = "24h")]
+    pub ttl: String,
+    /// A note shown by `brink token list`.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Print the server's permanent node token (DATA_DIR/node-token) instead.
+    #[arg(long, conflicts_with_all = ["ttl", "description", "kubeconfig"])]
+    pub node_token: bool,
+    #[command(flatten)]
+    pub target: TokenTarget,
 }
 
-/// `brink token create`: prints the node join token of a server's data dir.
-pub fn token_create(args: &TokenArgs) -> anyhow::Result<()> {
-    let path = args.data_dir.join("node-token");
-    let token = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "reading {} (start `brink server --data-dir {}` once first)",
-            path.display(),
-            args.data_dir.display()
-        )
-    })?;
-    println!("{}", token.trim());
-    Ok(())
+#[derive(Debug, Args)]
+pub struct TokenDeleteArgs {
+    /// The token's id (or the whole token).
+    pub id: String,
+    #[command(flatten)]
+    pub target: TokenTarget,
 }

@@ -1,6 +1,8 @@
 //! `brink`: one binary for the control plane and (later) the edge agent.
 
+mod agent;
 mod cli;
+mod token;
 
 /// mimalloc: the API server's work is allocation-heavy JSON, and glibc's
 /// allocator both costs more CPU and keeps freed memory.
@@ -26,34 +28,76 @@ fn main() -> anyhow::Result<()> {
             println!("brink {} (Kubernetes API v1.33)", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        cli::Command::Token(cli::TokenCommand::Create(args)) => cli::token_create(&args),
+        cli::Command::Token(cmd) => token::run(cmd),
         cli::Command::Server(args) => {
-            let config = args.validate()?;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
-            rt.block_on(run_server(config))
+            let plan = args.validate()?;
+            runtime()?.block_on(run_server(plan))
         }
+        cli::Command::Agent(args) => runtime()?.block_on(agent::run_agent(args)),
     }
 }
 
-async fn run_server(config: apiserver::ServerConfig) -> anyhow::Result<()> {
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
+async fn run_server(plan: cli::ServerPlan) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let running = apiserver::start(config, shutdown.clone()).await?;
-    tracing::info!(
-        "brink server ready at {} — KUBECONFIG={}",
-        apiserver::server_url(running.addr),
-        running.kubeconfig.display()
-    );
-    let signal = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down: draining connections");
-        signal.cancel();
+    let data_dir = plan.config.data_dir.clone();
+    let running = apiserver::start(plan.config, shutdown.clone()).await?;
+    let url = apiserver::server_url(running.addr);
+    let client = kube_client(&running.kubeconfig).await?;
+    let controllers = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            if let Err(e) = controllers::run(client, plan.controllers, shutdown).await {
+                tracing::error!(error = %e, "controllers stopped");
+            }
+        }
     });
+    let local = plan.local_node.map(|node| {
+        let token = std::fs::read_to_string(data_dir.join("node-token")).unwrap_or_default();
+        agent::local_agent(
+            url.clone(),
+            token.trim().to_owned(),
+            node,
+            data_dir.join("agent"),
+            shutdown.clone(),
+        )
+    });
+    tracing::info!(
+        "brink server ready at {url} — KUBECONFIG={} — node link udp://{}",
+        running.kubeconfig.display(),
+        running.hub.local_addr()
+    );
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
     running.wait().await?;
+    let _ = controllers.await;
+    if let Some(local) = local {
+        let _ = local.await;
+    }
     Ok(())
+}
+
+/// A kube client with the admin credentials, for the in-process controllers.
+async fn kube_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .context("admin kubeconfig")?;
+    kube::Client::try_from(config).context("building the API client")
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C.
+pub async fn shutdown_on_signal(shutdown: CancellationToken) {
+    wait_for_signal().await;
+    tracing::info!("shutting down: draining");
+    shutdown.cancel();
 }
 
 async fn wait_for_signal() {

@@ -1,1 +1,15 @@
-//! brink `link`: filled in by a later issue (see ARCHITECTURE.md for what it owns).
+//! brink's node link: the protocol between an edge agent and the hub inside
+//! `brink server`.
+//!
+//! The protocol core has no I/O: [`frame`] encodes and decodes frames,
+//! [`outbox`] tracks the agent's sequence-numbered status items and the hub's
+//! applied sequence, [`sync`] computes a node's delta since a revision and the
+//! live changes after it, [`backoff`] paces reconnects. [`transport`] is the
+//! thin quinn shell that moves frames over QUIC streams.
+
+pub mod backoff;
+pub mod frame;
+pub mod outbox;
+pub mod sync;
+pub mod token;
+pub mod transport;

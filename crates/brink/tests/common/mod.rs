@@ -273,3 +273,136 @@ pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+pub mod relay;
+
+impl Server {
+    /// The node join token the server wrote.
+    pub fn node_token(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("node-token"))
+            .expect("reading node-token")
+            .trim()
+            .to_string()
+    }
+
+    /// The UDP address of the node link, from the server's ready line.
+    pub fn link_addr(&self) -> std::net::SocketAddr {
+        let log = self.log();
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("brink server ready"))
+            .expect("ready line");
+        let addr = line
+            .split("node link udp://")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .expect("link address in the ready line");
+        addr.parse().expect("link address")
+    }
+
+    /// The HTTPS URL of the API.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A running `brink agent` process.
+pub struct Agent {
+    pub dir: PathBuf,
+    pub name: String,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl Agent {
+    /// Starts `brink agent` for `server` as node `name`, data dir under the
+    /// server's temp dir, with extra flags.
+    pub fn start(server: &Server, name: &str, extra: &[&str]) -> Result<Agent> {
+        Self::start_token(server, name, &server.node_token(), extra)
+    }
+
+    /// Like [`Agent::start`] with a given join token.
+    pub fn start_token(server: &Server, name: &str, token: &str, extra: &[&str]) -> Result<Agent> {
+        let dir = server.dir.path().join(format!("agent-{name}"));
+        let mut args: Vec<String> = vec![
+            "agent".into(),
+            "--server".into(),
+            server.url(),
+            "--token".into(),
+            token.into(),
+            "--node-name".into(),
+            name.into(),
+            "--data-dir".into(),
+            dir.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut a = Agent {
+            dir,
+            name: name.into(),
+            args,
+            child: None,
+        };
+        a.spawn()?;
+        Ok(a)
+    }
+
+    /// Starts the process (again) with the same flags.
+    pub fn spawn(&mut self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())?;
+        let child = Command::new(env!("CARGO_BIN_EXE_brink"))
+            .args(&self.args)
+            .env("BRINK_LOG", "info,edge_node=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("spawning brink agent")?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.with_extension("log")
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Kills the agent with SIGKILL (no clean shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits for the process to exit; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("---- brink agent {} log ----\n{}", self.name, self.log());
+        }
+    }
+}

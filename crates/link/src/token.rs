@@ -1,18 +1,28 @@
 //! Join tokens in the K3s style: `K10<sha256 hex of the CA cert DER>::<id>:<secret>`.
 //!
 //! The hash lets a joining agent pin the cluster CA before it trusts anything the
-//! server says; the `id:secret` part is the credential itself.
+//! server says; the `id:secret` part is the credential itself. Two kinds of
+//! credentials exist: the server's permanent node token (id [`NODE_TOKEN_ID`]) and
+//! Kubernetes bootstrap tokens (id of 6 and secret of 16 characters `[a-z0-9]`,
+//! see [`JoinToken::generate_bootstrap`]), which the server keeps as Secrets.
 
 use std::fmt;
 
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// The fixed prefix of every join token (format version 10, as in K3s).
 pub const TOKEN_PREFIX: &str = "K10";
 
 /// The identifier used for node join tokens.
 pub const NODE_TOKEN_ID: &str = "node";
+
+/// Length of a bootstrap token's id.
+pub const BOOTSTRAP_ID_LEN: usize = 6;
+/// Length of a bootstrap token's secret.
+pub const BOOTSTRAP_SECRET_LEN: usize = 16;
 
 /// Why a join token could not be parsed or generated.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,6 +48,9 @@ pub enum TokenError {
     /// The system random number generator failed.
     #[error("system random number generator failed")]
     Random,
+    /// A CA certificate given as PEM holds no parsable certificate.
+    #[error("the CA certificate is not a PEM certificate")]
+    InvalidCaPem,
 }
 
 /// A parsed join token.
@@ -63,6 +76,27 @@ impl JoinToken {
             id: id.to_owned(),
             secret: random_hex(16)?,
         })
+    }
+
+    /// Make a fresh Kubernetes bootstrap token pinned to `ca_der`: a random id of
+    /// [`BOOTSTRAP_ID_LEN`] and secret of [`BOOTSTRAP_SECRET_LEN`] characters `[a-z0-9]`.
+    pub fn generate_bootstrap(ca_der: &[u8]) -> Result<Self, TokenError> {
+        Ok(Self {
+            ca_hash: ca_hash(ca_der),
+            id: random_lower_alnum(BOOTSTRAP_ID_LEN)?,
+            secret: random_lower_alnum(BOOTSTRAP_SECRET_LEN)?,
+        })
+    }
+
+    /// Whether the credentials have the shape of a Kubernetes bootstrap token.
+    pub fn is_bootstrap(&self) -> bool {
+        is_bootstrap_part(&self.id, BOOTSTRAP_ID_LEN)
+            && is_bootstrap_part(&self.secret, BOOTSTRAP_SECRET_LEN)
+    }
+
+    /// `<id>:<secret>`, the credential sent as a bearer token.
+    pub fn credentials(&self) -> String {
+        format!("{}:{}", self.id, self.secret)
     }
 
     /// Parse `K10<hash>::<id>:<secret>`; surrounding whitespace is ignored.
@@ -135,6 +169,13 @@ impl std::str::FromStr for JoinToken {
     }
 }
 
+/// Whether `s` is `len` characters of `[a-z0-9]` (a bootstrap token id or secret).
+pub fn is_bootstrap_part(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -150,8 +191,15 @@ pub fn ca_hash(ca_der: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 of the first certificate in a PEM document.
+pub fn ca_hash_from_pem(ca_pem: &str) -> Result<[u8; 32], TokenError> {
+    let der =
+        CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|_| TokenError::InvalidCaPem)?;
+    Ok(ca_hash(&der))
+}
+
 /// Equality that takes the same time for every pair of equally long inputs.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -159,7 +207,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `n` random bytes from the system generator, as lowercase hex.
-pub(crate) fn random_hex(n: usize) -> Result<String, TokenError> {
+pub fn random_hex(n: usize) -> Result<String, TokenError> {
     let mut buf = vec![0u8; n];
     SystemRandom::new()
         .fill(&mut buf)
@@ -167,8 +215,27 @@ pub(crate) fn random_hex(n: usize) -> Result<String, TokenError> {
     Ok(hex_encode(&buf))
 }
 
+/// `n` random characters `[a-z0-9]`, uniformly distributed.
+pub fn random_lower_alnum(n: usize) -> Result<String, TokenError> {
+    const ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let rng = SystemRandom::new();
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 32];
+    while out.len() < n {
+        rng.fill(&mut buf).map_err(|_| TokenError::Random)?;
+        // 252 = 7 * 36: rejecting larger bytes keeps every character equally likely.
+        for b in buf.iter().filter(|b| **b < 252) {
+            if out.len() == n {
+                break;
+            }
+            out.push(char::from(ALPHABET[usize::from(b % 36)]));
+        }
+    }
+    Ok(out)
+}
+
 /// Lowercase hexadecimal.
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
+pub fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -179,7 +246,7 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
 }
 
 /// Decode hexadecimal (either case); `None` on odd length or a non-hex digit.
-pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
     fn nibble(c: u8) -> Option<u8> {
         match c {
             b'0'..=b'9' => Some(c - b'0'),
@@ -259,6 +326,29 @@ mod tests {
                 "input {input:?}"
             );
         }
+    }
+
+    #[test]
+    fn bootstrap_tokens() {
+        let t = JoinToken::generate_bootstrap(b"ca").expect("generate");
+        assert!(t.is_bootstrap(), "{}", t.credentials());
+        assert_eq!(t.id.len(), BOOTSTRAP_ID_LEN);
+        assert_eq!(t.secret.len(), BOOTSTRAP_SECRET_LEN);
+        assert_eq!(JoinToken::parse(&t.to_string()), Ok(t.clone()));
+        assert_eq!(t.credentials(), format!("{}:{}", t.id, t.secret));
+        let node = JoinToken::generate(b"ca", NODE_TOKEN_ID).expect("generate");
+        assert!(!node.is_bootstrap());
+        assert!(is_bootstrap_part("abc123", 6));
+        assert!(!is_bootstrap_part("ABC123", 6) && !is_bootstrap_part("abc12", 6));
+        let many = random_lower_alnum(2000).expect("random");
+        assert!(is_bootstrap_part(&many, 2000));
+    }
+
+    #[test]
+    fn ca_hash_of_pem() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
+        assert_eq!(ca_hash_from_pem(pem), Ok(ca_hash(&[1, 2, 3])));
+        assert_eq!(ca_hash_from_pem("nope"), Err(TokenError::InvalidCaPem));
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! `brink agent`: one edge node, or a fleet of simulated ones.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use edge_node::agent::connection::LinkStats;
+use edge_node::agent::{AgentConfig, run};
+use edge_node::node_status::SimulatedCapacity;
+use edge_node::sim::{SimConfig, run_fleet};
+use runtime_shim::SimRuntime;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{AgentArgs, node_name};
+
+/// What every simulated node advertises.
+pub const SIM_CAPACITY: SimulatedCapacity = SimulatedCapacity {
+    cpu_millis: 4000,
+    memory_bytes: 8 << 30,
+    ephemeral_bytes: 64 << 30,
+};
+
+/// Runs the agent (or the simulated fleet) until a signal.
+pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
+    let labels = args.labels()?;
+    let name = node_name(args.node_name.as_deref())?;
+    let link_addr = match &args.link_address {
+        None => None,
+        Some(a) => Some(resolve(a).await?),
+    };
+    let renew_before = controllers::parse_duration(&args.renew_before)
+        .map_err(|e| anyhow::anyhow!("--renew-before: {e}"))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(crate::shutdown_on_signal(shutdown.clone()));
+    if let Some(count) = args.simulate {
+        if count == 0 {
+            bail!("--simulate needs at least 1 node");
+        }
+        let cfg = SimConfig {
+            count,
+            prefix: name,
+            server_url: args.server.clone(),
+            token: args.token.clone(),
+            data_dir: args.data_dir.clone(),
+            labels,
+            link_addr,
+            capacity: SIM_CAPACITY,
+            brink_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        run_fleet(cfg, args.stats_file.clone(), shutdown).await?;
+        return Ok(());
+    }
+    let cfg = AgentConfig {
+        server_url: args.server.clone(),
+        token: args.token.clone(),
+        node_name: name,
+        data_dir: args.data_dir.clone(),
+        in_memory: false,
+        labels,
+        link_addr,
+        runtime: Arc::new(SimRuntime::new()),
+        simulated: None,
+        brink_version: env!("CARGO_PKG_VERSION").into(),
+        bind: "0.0.0.0:0".parse()?,
+        renew_before,
+        stats: Arc::new(LinkStats::default()),
+    };
+    run(cfg, shutdown).await?;
+    Ok(())
+}
+
+async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
+    tokio::net::lookup_host(addr)
+        .await
+        .with_context(|| format!("--link-address {addr:?}: expected HOST:PORT"))?
+        .next()
+        .with_context(|| format!("--link-address {addr:?} has no address"))
+}
+
+/// The server's own agent, joined through the same link as any other node.
+pub fn local_agent(
+    server_url: String,
+    token: String,
+    node_name: String,
+    data_dir: std::path::PathBuf,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let cfg = AgentConfig {
+        server_url,
+        token: Some(token),
+        node_name,
+        data_dir,
+        in_memory: false,
+        labels: Default::default(),
+        link_addr: None,
+        runtime: Arc::new(SimRuntime::new()),
+        simulated: None,
+        brink_version: env!("CARGO_PKG_VERSION").into(),
+        bind: SocketAddr::from(([0, 0, 0, 0], 0)),
+        renew_before: Duration::from_secs(30 * 86_400),
+        stats: Arc::new(LinkStats::default()),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = run(cfg, shutdown).await {
+            tracing::error!(error = %e, "the local agent stopped");
+        }
+    })
+}

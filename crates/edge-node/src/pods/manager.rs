@@ -1,0 +1,268 @@
+//! [`PodManager`]: the agent's entry point to pod workers, and the router
+//! that hands runtime events to the worker owning the sandbox.
+//!
+//! The manager is owned by the agent's sync loop and called synchronously: it
+//! starts one worker task per pod (keyed by namespace/name, remembering the
+//! uid), forwards newer versions of the pod to it, and tells it when the pod
+//! is gone. Workers report through one channel of [`PodReport`]s.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use jiff::{SignedDuration, Timestamp};
+use runtime_shim::{ContainerEvent, Runtime};
+use serde_json::Value;
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::worker::{Control, Shared, Worker};
+
+/// What pod workers tell the agent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodReport {
+    /// The pod's status changed (sent once per change, never twice the same).
+    Status {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod's name.
+        name: String,
+        /// The pod's uid.
+        uid: String,
+        /// The full PodStatus as JSON.
+        status: Value,
+    },
+    /// The deleted pod's containers are stopped and removed: the agent may
+    /// finish the deletion. Nothing more is reported for this uid.
+    Terminated {
+        /// The pod's namespace.
+        namespace: String,
+        /// The pod's name.
+        name: String,
+        /// The pod's uid.
+        uid: String,
+    },
+}
+
+/// Wall-clock time that follows tokio's clock (so paused-time tests get
+/// timestamps that move with simulated time).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    wall: Timestamp,
+    at: Instant,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            wall: Timestamp::now(),
+            at: Instant::now(),
+        }
+    }
+
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        let elapsed = SignedDuration::try_from(self.at.elapsed()).unwrap_or(SignedDuration::ZERO);
+        self.wall.checked_add(elapsed).unwrap_or(self.wall)
+    }
+}
+
+/// Sandbox id → the notifier of the worker that owns it.
+#[derive(Clone, Default)]
+pub(crate) struct Router {
+    workers: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+}
+
+impl Router {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Notify>>> {
+        self.workers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Routes events of `sandbox_id` to `notify`.
+    pub fn register(&self, sandbox_id: &str, notify: Arc<Notify>) {
+        self.lock().insert(sandbox_id.to_owned(), notify);
+    }
+
+    /// Stops routing events of `sandbox_id`.
+    pub fn unregister(&self, sandbox_id: &str) {
+        self.lock().remove(sandbox_id);
+    }
+
+    fn route(&self, event: &ContainerEvent) {
+        if let Some(notify) = self.lock().get(&event.sandbox_id) {
+            notify.notify_one();
+        }
+    }
+
+    fn wake_all(&self) {
+        for notify in self.lock().values() {
+            notify.notify_one();
+        }
+    }
+
+    /// Hands runtime events to workers until shutdown or the end of the stream.
+    async fn dispatch(
+        self,
+        mut events: broadcast::Receiver<ContainerEvent>,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                event = events.recv() => match event {
+                    Ok(event) => self.route(&event),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "runtime events lagged; waking every pod worker");
+                        self.wake_all();
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        tracing::debug!("runtime event stream closed; workers fall back to re-checks");
+                        return;
+                    }
+                },
+            }
+        }
+    }
+}
+
+struct Entry {
+    uid: String,
+    control: mpsc::UnboundedSender<Control>,
+    status: watch::Receiver<Option<Value>>,
+}
+
+/// The pod workers of one agent.
+pub struct PodManager {
+    shared: Shared,
+    pods: HashMap<(String, String), Entry>,
+    tasks: JoinSet<()>,
+}
+
+impl PodManager {
+    /// A manager running pods on `runtime` for a node whose address is
+    /// `host_ip`. Status changes go to `reports`; cancelling `shutdown` stops
+    /// every worker. Must be called inside a tokio runtime.
+    pub fn new(
+        runtime: Arc<dyn Runtime>,
+        host_ip: String,
+        reports: mpsc::UnboundedSender<PodReport>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let router = Router::default();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(
+            router
+                .clone()
+                .dispatch(runtime.subscribe(), shutdown.clone()),
+        );
+        PodManager {
+            shared: Shared {
+                runtime,
+                router,
+                reports,
+                shutdown,
+                host_ip: host_ip.into(),
+                clock: Clock::new(),
+            },
+            pods: HashMap::new(),
+            tasks,
+        }
+    }
+
+    /// The desired pod, new or changed. A set `metadata.deletionTimestamp`
+    /// means: stop it gracefully within `metadata.deletionGracePeriodSeconds`,
+    /// then report [`PodReport::Terminated`]. A worker starts on first sight
+    /// of a namespace/name; a different uid under the same name replaces the
+    /// old pod (removed as by [`PodManager::remove`]). A change to anything
+    /// but a container's spec restarts nothing.
+    ///
+    /// The pod's own `status`, when it has one, is taken as the last status
+    /// reported for it (see [`PodManager::sync_with_status`]).
+    pub fn sync(&mut self, pod: Value) {
+        self.sync_with_status(pod, None);
+    }
+
+    /// Like [`PodManager::sync`], with the last status reported for the pod
+    /// given explicitly (from the agent's local store after a restart; `None`
+    /// falls back to the pod's own `status`). On first sight of the pod it
+    /// keeps restart counts and `startTime` coherent with that status, and a
+    /// pod whose last phase was Succeeded or Failed is not run again. For a
+    /// pod already managed, `last_status` is ignored.
+    pub fn sync_with_status(&mut self, pod: Value, last_status: Option<Value>) {
+        while self.tasks.try_join_next().is_some() {}
+        let (Some(name), Some(uid)) = (api::meta::name(&pod), api::meta::uid(&pod)) else {
+            tracing::warn!("pod without name or uid ignored");
+            return;
+        };
+        let namespace = api::meta::namespace(&pod).unwrap_or("default");
+        let key = (namespace.to_owned(), name.to_owned());
+        let uid = uid.to_owned();
+        if let Some(entry) = self.pods.get(&key) {
+            if entry.uid == uid {
+                // A worker that has finished no longer listens; that is fine.
+                let _ = entry.control.send(Control::Update(Box::new(pod)));
+                return;
+            }
+            let _ = entry.control.send(Control::Remove);
+        }
+        let last_status = last_status.or_else(|| pod.get("status").cloned());
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let (status_tx, status) = watch::channel(last_status.clone());
+        let worker = Worker::new(self.shared.clone(), pod, last_status, control_rx, status_tx);
+        self.tasks.spawn(worker.run());
+        self.pods.insert(
+            key,
+            Entry {
+                uid,
+                control,
+                status,
+            },
+        );
+    }
+
+    /// The pod is gone from the control plane (force-deleted, or its
+    /// deletion finished): stop and remove it without waiting for grace, and
+    /// report nothing more. (Dropping the manager, by contrast, leaves pods
+    /// running: workers then just end.)
+    pub fn remove(&mut self, namespace: &str, name: &str) {
+        while self.tasks.try_join_next().is_some() {}
+        if let Some(entry) = self.pods.remove(&(namespace.to_owned(), name.to_owned())) {
+            let _ = entry.control.send(Control::Remove);
+        }
+    }
+
+    /// The last status known for a pod (reported, or given at first sight),
+    /// for the agent's own persistence.
+    pub fn status(&self, namespace: &str, name: &str) -> Option<Value> {
+        let entry = self.pods.get(&(namespace.to_owned(), name.to_owned()))?;
+        entry.status.borrow().clone()
+    }
+
+    /// The uid of the pod managed under namespace/name.
+    pub fn uid(&self, namespace: &str, name: &str) -> Option<&str> {
+        self.pods
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(|e| e.uid.as_str())
+    }
+
+    /// How many pods are managed: synced and not removed (a terminated pod
+    /// counts until [`PodManager::remove`]).
+    pub fn len(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// Whether no pod is managed.
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+    }
+
+    /// Waits until every worker (and the event router) has stopped, which
+    /// happens once the shutdown token is cancelled. Containers are left as
+    /// they are: nothing of the in-process and simulated runtimes outlives
+    /// the agent, and a CRI runtime's containers are adopted on restart.
+    pub async fn join(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,28 @@
+//! Pod workers: one task per pod that drives a [`runtime_shim::Runtime`]
+//! through the pod's lifecycle and reports its Kubernetes status.
+//!
+//! - [`lifecycle`]: the worker's state machine with checked transitions;
+//! - [`backoff`]: restart policy and the kubelet's crash-loop back-off;
+//! - [`status`] and [`qos`]: the PodStatus the agent reports, as pure functions;
+//! - `slot` and `worker`: the per-pod task;
+//! - [`PodManager`]: what the agent calls (`sync`, `remove`, `join`) and the
+//!   [`PodReport`]s it gets back.
+//!
+//! Not yet here: probes (containers are ready when running), restartable init
+//! containers ("sidecars"), `valueFrom` environment variables, and `$(VAR)`
+//! expansion.
+
+pub mod backoff;
+pub mod lifecycle;
+mod manager;
+pub mod qos;
+mod slot;
+pub mod status;
+mod worker;
+
+#[cfg(test)]
+mod tests;
+
+pub use lifecycle::{LifecycleError, PodState};
+pub use manager::{PodManager, PodReport};
+pub use worker::RECHECK;

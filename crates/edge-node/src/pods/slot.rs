@@ -1,0 +1,232 @@
+//! [`Slot`]: what a pod worker tracks for one container of the spec (its
+//! latest run, the run before, restarts, back-off) and the decision of what
+//! to do with it next. Runtime calls stay in the worker; this file decides.
+
+use std::time::Duration;
+
+use runtime_shim::{ContainerState, ContainerStatus, RuntimeError};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::backoff::{CrashBackoff, INITIAL_BACKOFF, MAX_BACKOFF, RestartPolicy};
+use super::status::{ContainerView, Waiting};
+
+/// What a slot needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Create and start a (new) container now.
+    Start,
+    /// Its container runs.
+    Running,
+    /// Nothing to do until `Some(when)` or until something changes.
+    Wait(Option<Instant>),
+    /// It exited and will not be restarted; `true` if it exited with 0.
+    Done(bool),
+}
+
+/// One container of the pod spec across its runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    /// The container's spec (an element of `spec.containers` or `spec.initContainers`).
+    pub spec: Value,
+    /// What the status builder shows for it.
+    pub view: ContainerView,
+    /// The attempt number the next run gets.
+    pub attempt: u32,
+    /// Set when the spec changed: the running container is replaced.
+    pub replace: bool,
+    backoff: CrashBackoff,
+    /// The current run's id and when the worker first saw it exited.
+    exit_seen: Option<(String, Instant)>,
+    /// No new run before this instant.
+    retry_at: Option<Instant>,
+    /// Consecutive failed creates, for their back-off.
+    create_failures: u32,
+}
+
+impl Slot {
+    /// A slot for a container spec that has not run yet.
+    pub fn new(spec: Value) -> Slot {
+        let name = spec
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let image = spec
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        Slot {
+            spec,
+            view: ContainerView {
+                name,
+                image,
+                ..ContainerView::default()
+            },
+            attempt: 0,
+            replace: false,
+            backoff: CrashBackoff::default(),
+            exit_seen: None,
+            retry_at: None,
+            create_failures: 0,
+        }
+    }
+
+    /// The container's name.
+    pub fn name(&self) -> &str {
+        &self.view.name
+    }
+
+    /// Carries over the restart count of this container from a status
+    /// reported by an earlier run of the agent: a container that had run
+    /// then is restarted now, so the count goes up by one.
+    pub fn adopt(&mut self, previous: &Value) {
+        let restarts = previous
+            .get("restartCount")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0);
+        let had_run = [
+            "/state/running",
+            "/state/terminated",
+            "/lastState/terminated",
+        ]
+        .iter()
+        .any(|p| previous.pointer(p).is_some());
+        self.view.restart_count = restarts + u32::from(had_run);
+        self.attempt = self.view.restart_count;
+    }
+
+    /// The id of the current run, if one was created.
+    pub fn container_id(&self) -> Option<&str> {
+        self.view.current.as_ref().map(|c| c.id.as_str())
+    }
+
+    /// Whether the current run's process runs.
+    pub fn is_running(&self) -> bool {
+        self.view
+            .current
+            .as_ref()
+            .is_some_and(ContainerStatus::is_running)
+    }
+
+    /// The earliest instant at which [`Slot::next`] may change its answer by itself.
+    pub fn wake_at(&self) -> Option<Instant> {
+        self.retry_at
+    }
+
+    /// Decides what the slot needs at `now` under `policy`. `pod` names the
+    /// pod in back-off messages (`name_namespace(uid)`).
+    pub fn next(&mut self, policy: RestartPolicy, now: Instant, pod: &str) -> Next {
+        let Some(current) = &self.view.current else {
+            return match self.retry_at {
+                Some(at) if at > now => Next::Wait(Some(at)),
+                _ => Next::Start,
+            };
+        };
+        match current.state {
+            ContainerState::Running => Next::Running,
+            ContainerState::Created | ContainerState::Unknown => Next::Wait(None),
+            ContainerState::Exited => {
+                if let Some(at) = self.retry_at.filter(|at| *at > now) {
+                    return Next::Wait(Some(at));
+                }
+                if self.replace {
+                    return Next::Start;
+                }
+                let code = current.exit_code.unwrap_or(0);
+                if !policy.restarts(code) {
+                    self.view.waiting = None;
+                    return Next::Done(code == 0);
+                }
+                let finished = match &self.exit_seen {
+                    Some((id, at)) if *id == current.id => *at,
+                    _ => {
+                        self.exit_seen = Some((current.id.clone(), now));
+                        now
+                    }
+                };
+                match self.backoff.restart_at(finished, now) {
+                    None => Next::Start,
+                    Some(at) => {
+                        self.retry_at = Some(at);
+                        self.view.waiting = Some(Waiting {
+                            reason: "CrashLoopBackOff".into(),
+                            message: format!(
+                                "back-off {}s restarting failed container={} pod={pod}",
+                                self.backoff.current().as_secs(),
+                                self.view.name
+                            ),
+                        });
+                        Next::Wait(Some(at))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records a newly created run. Returns the id of the run before the
+    /// previous one, which the worker may remove from the runtime (the
+    /// previous run is kept for `lastState` and `logs --previous`).
+    pub fn created(&mut self, status: ContainerStatus) -> Option<String> {
+        let mut forgotten = None;
+        if let Some(old) = self.view.current.take() {
+            forgotten = self.view.last_terminated.replace(old).map(|c| c.id);
+            self.view.restart_count += 1;
+        }
+        self.view.current = Some(status);
+        self.view.waiting = None;
+        self.attempt += 1;
+        self.replace = false;
+        self.retry_at = None;
+        self.create_failures = 0;
+        forgotten
+    }
+
+    /// Records a failed create: the slot waits with a doubling delay.
+    pub fn create_failed(&mut self, err: &RuntimeError, now: Instant) {
+        self.create_failures += 1;
+        let doublings = self.create_failures.saturating_sub(1).min(6);
+        let delay = (INITIAL_BACKOFF * 2u32.pow(doublings)).min(MAX_BACKOFF);
+        self.retry_at = Some(now + delay);
+        let reason = match err {
+            RuntimeError::Image { .. } => "ErrImagePull",
+            _ => "CreateContainerError",
+        };
+        self.view.waiting = Some(Waiting {
+            reason: reason.into(),
+            message: err.to_string(),
+        });
+    }
+
+    /// Replaces the current run's status with a fresh one from the runtime.
+    pub fn refreshed(&mut self, status: ContainerStatus) {
+        self.view.current = Some(status);
+    }
+
+    /// Marks the current run as lost: the runtime no longer knows it.
+    pub fn lost(&mut self, now: jiff::Timestamp) {
+        if let Some(c) = &mut self.view.current
+            && c.state != ContainerState::Exited
+        {
+            c.state = ContainerState::Exited;
+            c.exit_code = Some(137);
+            c.finished_at = Some(now);
+            c.reason = "ContainerStatusUnknown".into();
+            c.message = "The container could not be located when the pod was terminated".into();
+        }
+    }
+
+    /// Forgets back-off waits: the pod is being torn down, so the final
+    /// status shows how each container ended rather than why it waits.
+    pub fn settle(&mut self) {
+        if self.view.current.is_some() {
+            self.view.waiting = None;
+        }
+        self.retry_at = None;
+    }
+}
+
+/// How long to wait before retrying a sandbox that could not be made.
+pub(crate) const SANDBOX_RETRY: Duration = INITIAL_BACKOFF;

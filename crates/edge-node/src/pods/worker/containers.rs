@@ -1,0 +1,202 @@
+//! The runtime calls that make and unmake a pod: its sandbox, its
+//! containers' runs, graceful deletion and forced removal.
+
+use std::time::Duration;
+
+use runtime_shim::{ContainerConfig, RuntimeError, SandboxState, SandboxStatus};
+use tokio::time::Instant;
+
+use super::{Control, Stop, Worker};
+use crate::pods::lifecycle::PodState;
+use crate::pods::slot::SANDBOX_RETRY;
+
+impl Worker {
+    /// The sandbox id, making the sandbox first if there is none (`None`
+    /// while a failed attempt waits for its retry).
+    pub(super) async fn ensure_sandbox(&mut self, now: Instant) -> Option<String> {
+        if let Some(sb) = &self.sandbox {
+            return Some(sb.id.clone());
+        }
+        if self.sandbox_retry_at.is_some_and(|at| at > now) {
+            return None;
+        }
+        let runtime = &self.shared.runtime;
+        let id = match runtime.run_pod_sandbox(&self.sandbox_config).await {
+            Ok(id) => id,
+            Err(err) => {
+                tracing::warn!(pod = %self.pod_label(), %err, "cannot create the pod sandbox");
+                self.sandbox_retry_at = Some(now + SANDBOX_RETRY);
+                return None;
+            }
+        };
+        self.shared.router.register(&id, self.notify.clone());
+        self.sandbox = Some(match runtime.pod_sandbox_status(&id).await {
+            Ok(status) => status,
+            Err(_) => SandboxStatus {
+                id: id.clone(),
+                metadata: Default::default(),
+                state: SandboxState::Ready,
+                ip: None,
+                created_at: self.shared.clock.now(),
+            },
+        });
+        self.sandbox_retry_at = None;
+        Some(id)
+    }
+
+    /// Reads the current status of every container the worker has created.
+    pub(super) async fn refresh(&mut self) {
+        let runtime = self.shared.runtime.clone();
+        let now = self.shared.clock.now();
+        for slot in self.init.iter_mut().chain(self.containers.iter_mut()) {
+            let Some(id) = slot.container_id() else {
+                continue;
+            };
+            match runtime.container_status(id).await {
+                Ok(status) => slot.refreshed(status),
+                Err(RuntimeError::NotFound { .. }) => slot.lost(now),
+                Err(err) => tracing::warn!(container = %id, %err, "container status"),
+            }
+        }
+    }
+
+    /// Stops running containers whose spec changed, so that they restart.
+    pub(super) async fn replace_changed(&mut self) {
+        let grace = self.grace();
+        for i in 0..self.containers.len() {
+            let slot = &self.containers[i];
+            if !(slot.replace && slot.is_running()) {
+                continue;
+            }
+            if let Some(id) = slot.container_id().map(str::to_owned) {
+                let runtime = self.shared.runtime.clone();
+                if let Err(err) = runtime.stop_container(&id, grace).await {
+                    tracing::warn!(container = %id, %err, "stop for replacement");
+                }
+                if let Ok(status) = runtime.container_status(&id).await {
+                    self.containers[i].refreshed(status);
+                }
+            }
+        }
+    }
+
+    /// Creates and starts a new run of one slot.
+    pub(super) async fn start(&mut self, sandbox_id: &str, init: bool, i: usize) {
+        let runtime = self.shared.runtime.clone();
+        let slot = if init {
+            &mut self.init[i]
+        } else {
+            &mut self.containers[i]
+        };
+        let config = ContainerConfig::from_container(&slot.spec, slot.attempt);
+        let id = match runtime
+            .create_container(sandbox_id, &config, &self.sandbox_config)
+            .await
+        {
+            Ok(id) => id,
+            Err(err) => {
+                tracing::warn!(container = %config.name, %err, "cannot create container");
+                return slot.create_failed(&err, Instant::now());
+            }
+        };
+        if let Err(err) = runtime.start_container(&id).await {
+            tracing::warn!(container = %config.name, %err, "cannot start container");
+        }
+        let status = match runtime.container_status(&id).await {
+            Ok(status) => status,
+            Err(err) => {
+                tracing::warn!(container = %id, %err, "container status");
+                return;
+            }
+        };
+        if let Some(old) = slot.created(status)
+            && let Err(err) = runtime.remove_container(&old).await
+        {
+            tracing::warn!(container = %old, %err, "cannot remove an old run");
+        }
+    }
+
+    /// Every container ended for good: stop the sandbox, keep the record.
+    pub(super) async fn complete(&mut self) {
+        if let Some(sb) = &mut self.sandbox {
+            let runtime = &self.shared.runtime;
+            if let Err(err) = runtime.stop_pod_sandbox(&sb.id).await {
+                tracing::warn!(sandbox = %sb.id, %err, "stop sandbox");
+            }
+            if let Ok(status) = runtime.pod_sandbox_status(&sb.id).await {
+                *sb = status;
+            }
+        }
+        self.set_state(PodState::Terminated);
+    }
+
+    /// Graceful deletion: stop within the grace period, clean up, report the
+    /// final status. `Err` if shutdown or a removal cut it short.
+    pub(super) async fn delete(&mut self) -> Result<(), Stop> {
+        if matches!(self.state, PodState::Creating | PodState::Running) {
+            self.set_state(PodState::Terminating);
+            self.report();
+            self.stop_containers(self.grace()).await?;
+            self.refresh().await;
+            for slot in self.init.iter_mut().chain(self.containers.iter_mut()) {
+                slot.settle();
+            }
+            self.complete().await;
+        }
+        self.set_state(PodState::Terminated);
+        self.report();
+        if let Some(sb) = &self.sandbox
+            && let Err(err) = self.shared.runtime.remove_pod_sandbox(&sb.id).await
+        {
+            tracing::warn!(sandbox = %sb.id, %err, "remove sandbox");
+        }
+        Ok(())
+    }
+
+    /// Stops every running container within `grace`, still listening to
+    /// the manager and to shutdown.
+    pub(super) async fn stop_containers(&mut self, grace: Duration) -> Result<(), Stop> {
+        let runtime = self.shared.runtime.clone();
+        let running: Vec<String> = self
+            .init
+            .iter()
+            .chain(&self.containers)
+            .filter(|s| s.is_running())
+            .filter_map(|s| s.container_id().map(str::to_owned))
+            .collect();
+        let stop =
+            futures::future::join_all(running.iter().map(|id| runtime.stop_container(id, grace)));
+        tokio::pin!(stop);
+        let shutdown = self.shared.shutdown.clone();
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Err(Stop::Shutdown),
+                msg = self.control.recv() => match msg {
+                    Some(Control::Update(pod)) => self.pod = *pod,
+                    Some(Control::Remove) => {
+                        self.force_remove().await;
+                        return Err(Stop::Removed);
+                    }
+                    None => return Err(Stop::Shutdown),
+                },
+                results = &mut stop => {
+                    for err in results.into_iter().filter_map(Result::err) {
+                        tracing::warn!(pod = %self.pod_label(), %err, "stop container");
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The pod is gone from the control plane: kill and remove everything.
+    pub(super) async fn force_remove(&mut self) {
+        if let Some(sb) = self.sandbox.take() {
+            self.shared.router.unregister(&sb.id);
+            if let Err(err) = self.shared.runtime.remove_pod_sandbox(&sb.id).await {
+                tracing::warn!(sandbox = %sb.id, %err, "remove sandbox");
+            }
+        }
+    }
+}

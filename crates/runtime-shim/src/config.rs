@@ -1,0 +1,235 @@
+//! What a runtime needs to make a sandbox and a container (CRI
+//! `PodSandboxConfig`, `ContainerConfig`), and how both are built from a Pod.
+//!
+//! The builders read the Pod as JSON (`serde_json::Value`), the form the agent
+//! stores and receives over the link. Environment variables come from
+//! `env[].value` only: `valueFrom` (ConfigMap, Secret, field and resource
+//! references), `envFrom` and `$(VAR)` expansion in command, args and env need
+//! objects the runtime does not see and are resolved by the agent in a later
+//! issue; such variables are left out here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a sandbox is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PodSandboxConfig {
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod's name.
+    pub name: String,
+    /// The pod's uid.
+    pub uid: String,
+    /// How many sandboxes were made for this pod before this one.
+    pub attempt: u32,
+    /// The hostname the pod sees.
+    pub hostname: String,
+    /// The pod's labels.
+    pub labels: BTreeMap<String, String>,
+    /// The pod's annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Where the pod's container logs go (`<log root>/<namespace>_<name>_<uid>`).
+    pub log_directory: Option<PathBuf>,
+}
+
+/// What a container is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The container's name in the pod spec.
+    pub name: String,
+    /// The image reference.
+    pub image: String,
+    /// The entrypoint (`command`); empty means the image's own.
+    pub command: Vec<String>,
+    /// Its arguments (`args`); empty means the image's own.
+    pub args: Vec<String>,
+    /// Environment variables in spec order.
+    pub env: Vec<(String, String)>,
+    /// The working directory, if the spec sets one.
+    pub working_dir: Option<String>,
+    /// Which (re)start of this spec container this is: 0 for the first.
+    pub attempt: u32,
+    /// The log file, relative to the sandbox's `log_directory`
+    /// (`<container name>/<attempt>.log`, as the kubelet lays them out).
+    pub log_path: Option<PathBuf>,
+}
+
+impl ContainerConfig {
+    /// The value of an environment variable (the last one wins, as in a process environment).
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl PodSandboxConfig {
+    /// The sandbox config for a Pod. `log_root` is the agent's pod log
+    /// directory (`/var/log/pods` on a kubelet); without one, no logs are kept.
+    pub fn from_pod(pod: &Value, attempt: u32, log_root: Option<&Path>) -> PodSandboxConfig {
+        let namespace = str_at(pod, "/metadata/namespace");
+        let namespace = if namespace.is_empty() {
+            "default"
+        } else {
+            namespace
+        };
+        let name = str_at(pod, "/metadata/name");
+        let uid = str_at(pod, "/metadata/uid");
+        let hostname = match str_at(pod, "/spec/hostname") {
+            "" => name.chars().take(63).collect(),
+            h => h.to_owned(),
+        };
+        PodSandboxConfig {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            uid: uid.to_owned(),
+            attempt,
+            hostname,
+            labels: string_map(pod.pointer("/metadata/labels")),
+            annotations: string_map(pod.pointer("/metadata/annotations")),
+            log_directory: log_root.map(|root| root.join(format!("{namespace}_{name}_{uid}"))),
+        }
+    }
+}
+
+impl ContainerConfig {
+    /// The config for one container of a Pod (an element of
+    /// `spec.containers` or `spec.initContainers`), for its `attempt`-th run.
+    pub fn from_container(container: &Value, attempt: u32) -> ContainerConfig {
+        let name = str_at(container, "/name").to_owned();
+        let env = container
+            .get("env")
+            .and_then(Value::as_array)
+            .map(|vars| {
+                vars.iter()
+                    .filter(|var| var.get("valueFrom").is_none())
+                    .filter_map(|var| {
+                        let key = var.get("name")?.as_str()?;
+                        let value = var.get("value").and_then(Value::as_str).unwrap_or("");
+                        Some((key.to_owned(), value.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let working_dir = match str_at(container, "/workingDir") {
+            "" => None,
+            dir => Some(dir.to_owned()),
+        };
+        ContainerConfig {
+            log_path: Some(PathBuf::from(format!("{name}/{attempt}.log"))),
+            name,
+            image: str_at(container, "/image").to_owned(),
+            command: strings(container.get("command")),
+            args: strings(container.get("args")),
+            env,
+            working_dir,
+            attempt,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod() -> Value {
+        json!({
+            "metadata": {
+                "namespace": "edge", "name": "web", "uid": "u-1",
+                "labels": {"app": "web"}, "annotations": {"note": "x", "n": 1}
+            },
+            "spec": {"containers": [{
+                "name": "app", "image": "ghcr.io/x/app:1",
+                "command": ["/app"], "args": ["--port", "80"],
+                "workingDir": "/srv",
+                "env": [
+                    {"name": "A", "value": "1"},
+                    {"name": "EMPTY"},
+                    {"name": "FROM", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "A", "value": "2"}
+                ]
+            }]}
+        })
+    }
+
+    #[test]
+    fn sandbox_config_from_pod() {
+        let cfg = PodSandboxConfig::from_pod(&pod(), 0, Some(Path::new("/var/log/pods")));
+        assert_eq!(cfg.namespace, "edge");
+        assert_eq!(cfg.name, "web");
+        assert_eq!(cfg.uid, "u-1");
+        assert_eq!(cfg.hostname, "web");
+        assert_eq!(cfg.labels.get("app").map(String::as_str), Some("web"));
+        // Non-string annotation values are not annotations.
+        assert_eq!(cfg.annotations.len(), 1);
+        assert_eq!(
+            cfg.log_directory,
+            Some(PathBuf::from("/var/log/pods/edge_web_u-1"))
+        );
+    }
+
+    #[test]
+    fn sandbox_hostname_and_default_namespace() {
+        let p = json!({"metadata": {"name": "p", "uid": "u"}, "spec": {"hostname": "h1"}});
+        let cfg = PodSandboxConfig::from_pod(&p, 2, None);
+        assert_eq!(cfg.namespace, "default");
+        assert_eq!(cfg.hostname, "h1");
+        assert_eq!(cfg.attempt, 2);
+        assert_eq!(cfg.log_directory, None);
+    }
+
+    #[test]
+    fn container_config_from_spec() {
+        let p = pod();
+        let c = ContainerConfig::from_container(&p["spec"]["containers"][0], 3);
+        assert_eq!(c.name, "app");
+        assert_eq!(c.image, "ghcr.io/x/app:1");
+        assert_eq!(c.command, ["/app"]);
+        assert_eq!(c.args, ["--port", "80"]);
+        assert_eq!(c.working_dir.as_deref(), Some("/srv"));
+        assert_eq!(c.attempt, 3);
+        assert_eq!(c.log_path, Some(PathBuf::from("app/3.log")));
+        let names: Vec<&str> = c.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["A", "EMPTY", "A"], "valueFrom is left out");
+        assert_eq!(c.env_var("A"), Some("2"));
+        assert_eq!(c.env_var("EMPTY"), Some(""));
+        assert_eq!(c.env_var("FROM"), None);
+    }
+
+    #[test]
+    fn container_config_minimal() {
+        let c = ContainerConfig::from_container(&json!({"name": "c", "image": "i"}), 0);
+        assert!(c.command.is_empty() && c.args.is_empty() && c.env.is_empty());
+        assert_eq!(c.working_dir, None);
+    }
+}

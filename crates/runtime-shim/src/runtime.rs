@@ -1,0 +1,161 @@
+//! The [`Runtime`] trait, its error type and the container events it emits.
+//!
+//! The trait follows the CRI `RuntimeService` closely (RunPodSandbox,
+//! StopPodSandbox, RemovePodSandbox, PodSandboxStatus, ListPodSandbox,
+//! CreateContainer, StartContainer, StopContainer, RemoveContainer,
+//! ContainerStatus, ListContainers, GetContainerEvents) so that a containerd
+//! client is a thin mapping, while an in-process runtime (wasmtime) implements
+//! the same calls directly. Image pulls happen inside `create_container`; a
+//! failed pull is a [`RuntimeError::Image`].
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::config::{ContainerConfig, PodSandboxConfig};
+use crate::state::{ContainerStatus, SandboxInfo, SandboxStatus};
+
+/// The result of a runtime call.
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Why a runtime call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// No sandbox or container with this id (it was never created or was removed).
+    #[error("{kind} {id:?} not found")]
+    NotFound {
+        /// `"sandbox"` or `"container"`.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The object exists but is in a state that does not allow the call
+    /// (starting a running container, creating a container in a stopped sandbox).
+    #[error("cannot {action} {kind} {id:?}: it is {state}")]
+    InvalidState {
+        /// `"sandbox"` or `"container"`.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+        /// The state it is in, lower case (`"running"`, `"notready"`).
+        state: String,
+        /// The call that was refused (`"start"`, `"create a container in"`).
+        action: &'static str,
+    },
+    /// The image could not be pulled or is not runnable by this runtime; the
+    /// pod worker reports it as `ErrImagePull` and retries with back-off.
+    #[error("image {image:?}: {message}")]
+    Image {
+        /// The image reference from the container spec.
+        image: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Anything else the runtime reports (a process that could not start, a
+    /// broken connection to containerd, an invalid configuration).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Name and version of a runtime, as CRI `Version` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeVersion {
+    /// The runtime's name (`brink-sim`, `wasmtime`, `containerd`).
+    pub runtime_name: String,
+    /// Its version string.
+    pub runtime_version: String,
+}
+
+/// What happened to a container (CRI `ContainerEventType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ContainerEventKind {
+    /// The container was created.
+    Created,
+    /// The container started running.
+    Started,
+    /// The container exited (by itself, on a stop call, or killed).
+    Stopped,
+    /// The container was removed.
+    Removed,
+}
+
+/// One change of a container's state, as [`Runtime::subscribe`] delivers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerEvent {
+    /// The container that changed.
+    pub container_id: String,
+    /// The sandbox it belongs to, so that a listener can route the event to
+    /// the pod worker that owns the sandbox.
+    pub sandbox_id: String,
+    /// What happened.
+    pub kind: ContainerEventKind,
+}
+
+/// A container runtime shaped like CRI, behind which pods run.
+///
+/// Every call is cheap to retry: removals are idempotent (removing what is
+/// already gone succeeds), stopping a stopped object succeeds.
+#[async_trait]
+pub trait Runtime: Send + Sync {
+    /// The RuntimeClass handler this runtime serves: `"wasmtime"`, `"runc"` or `"sim"`.
+    fn handler(&self) -> &str;
+
+    /// The runtime's name and version.
+    async fn version(&self) -> Result<RuntimeVersion>;
+
+    /// Creates and starts a pod sandbox (network namespace, address, the
+    /// pod-level resources) and returns its id.
+    async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String>;
+
+    /// Stops the sandbox: every container still running in it is killed and
+    /// the sandbox becomes `NotReady`. Succeeds if the sandbox is already
+    /// stopped or no longer exists.
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<()>;
+
+    /// Removes the sandbox and every container in it. Succeeds if it is
+    /// already gone.
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<()>;
+
+    /// The sandbox's state, address and creation time.
+    async fn pod_sandbox_status(&self, id: &str) -> Result<SandboxStatus>;
+
+    /// Every sandbox the runtime knows, so that an agent can adopt what is
+    /// already running after its own restart.
+    async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>>;
+
+    /// Creates (does not start) a container in a ready sandbox, pulling its
+    /// image if needed, and returns its id.
+    async fn create_container(
+        &self,
+        sandbox_id: &str,
+        config: &ContainerConfig,
+        sandbox_config: &PodSandboxConfig,
+    ) -> Result<String>;
+
+    /// Starts a created container.
+    async fn start_container(&self, id: &str) -> Result<()>;
+
+    /// Stops a container: asks it to exit (SIGTERM or its equivalent), waits
+    /// up to `timeout`, then kills it. Succeeds if it has already exited.
+    async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()>;
+
+    /// Removes a container, killing it first if it still runs. Succeeds if it
+    /// is already gone.
+    async fn remove_container(&self, id: &str) -> Result<()>;
+
+    /// The container's current status.
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus>;
+
+    /// The status of every container, or of those in one sandbox.
+    async fn list_containers(&self, sandbox_id: Option<&str>) -> Result<Vec<ContainerStatus>>;
+
+    /// A stream of container state changes (CRI `GetContainerEvents`).
+    ///
+    /// A receiver that lags loses events (`RecvError::Lagged`); listeners must
+    /// then re-read the status of what they care about. A runtime without
+    /// events may return a receiver that is already closed; listeners then
+    /// fall back to periodic status reads.
+    fn subscribe(&self) -> broadcast::Receiver<ContainerEvent>;
+}
