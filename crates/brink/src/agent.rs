@@ -31,6 +31,11 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
     };
     let renew_before = controllers::parse_duration(&args.renew_before)
         .map_err(|e| anyhow::anyhow!("--renew-before: {e}"))?;
+    let bind = SocketAddr::new(
+        args.link_source
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        0,
+    );
     let shutdown = CancellationToken::new();
     tokio::spawn(crate::shutdown_on_signal(shutdown.clone()));
     if let Some(count) = args.simulate {
@@ -46,6 +51,7 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
             labels,
             link_addr,
             capacity: SIM_CAPACITY,
+            bind,
             brink_version: env!("CARGO_PKG_VERSION").into(),
         };
         run_fleet(cfg, args.stats_file.clone(), shutdown).await?;
@@ -62,7 +68,7 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         runtime: Arc::new(SimRuntime::new()),
         simulated: None,
         brink_version: env!("CARGO_PKG_VERSION").into(),
-        bind: "0.0.0.0:0".parse()?,
+        bind,
         renew_before,
         stats: Arc::new(LinkStats::default()),
     };

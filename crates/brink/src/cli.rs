@@ -136,6 +136,9 @@ pub struct AgentArgs {
     /// Renew the node certificate when it expires within this (Go-style duration).
     #[arg(long, default_value = "720h", hide = true)]
     pub renew_before: String,
+    /// Local address of the link's UDP socket (default: any).
+    #[arg(long, hide = true)]
+    pub link_source: Option<std::net::IpAddr>,
     /// With --simulate: write link counters as JSON to this file every 5 s.
     #[arg(long, hide = true)]
     pub stats_file: Option<PathBuf>,

@@ -352,6 +352,7 @@ fn agent_restarted_without_link_starts_pods_from_local_state() {
 
     relay.cut();
     agent.kill();
+    let killed_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
     agent.spawn().unwrap();
     assert!(
         eventually(Duration::from_secs(20), || agent
@@ -369,10 +370,7 @@ fn agent_restarted_without_link_starts_pods_from_local_state() {
             p.pointer("/status/containerStatuses/0/state/running/startedAt")
                 .and_then(Value::as_str)
                 .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                .is_some_and(|t| {
-                    t < restored_at
-                        && t > jiff::Timestamp::now() - jiff::SignedDuration::from_secs(120)
-                })
+                .is_some_and(|t| t >= killed_at && t < restored_at)
                 && p["metadata"]["uid"] == uid_a
         })
     });
@@ -460,5 +458,55 @@ fn simulated_fleet_joins_and_runs_pods() {
         eventually(Duration::from_secs(60), || running() == 40),
         "running: {}",
         running()
+    );
+}
+
+#[test]
+fn server_restart_keeps_nodes_and_pods() {
+    let link = format!("127.0.0.1:{}", common::free_udp_port());
+    let mut server = Server::start_with(&["--link-bind", &link]).unwrap();
+    let k = server.kubectl(KUBECTL);
+    let agent = Agent::start(&server, "edge-rs", &[]).unwrap();
+    assert!(eventually(Duration::from_secs(30), || node_ready(
+        &k, "edge-rs"
+    )
+    .as_deref()
+        == Some("True")));
+    let f = k.file("r.yaml", &pod_yaml("survivor", "edge-rs", "Always", &[]));
+    k.ok(&["apply", "-f", &f]);
+    wait_phase(&k, "survivor", "Running", Duration::from_secs(30));
+    let before = json(&k, &["get", "pod", "survivor"]);
+    server.restart().unwrap();
+    // the agent reconnects to the restarted hub; new pods reach it, the old one was left alone
+    let f = k.file("r2.yaml", &pod_yaml("newcomer", "edge-rs", "Always", &[]));
+    k.ok(&["apply", "-f", &f]);
+    wait_phase(&k, "newcomer", "Running", Duration::from_secs(90));
+    let after = json(&k, &["get", "pod", "survivor"]);
+    assert_eq!(
+        before.pointer("/status/containerStatuses/0/containerID"),
+        after.pointer("/status/containerStatuses/0/containerID"),
+        "{}",
+        agent.log()
+    );
+    assert_eq!(node_ready(&k, "edge-rs").as_deref(), Some("True"));
+}
+
+#[test]
+fn server_runs_its_own_agent() {
+    let server = Server::start_with_agent(&["--node-name", "control-1"]).unwrap();
+    let k = server.kubectl(KUBECTL);
+    assert!(
+        eventually(Duration::from_secs(30), || node_ready(&k, "control-1")
+            .as_deref()
+            == Some("True")),
+        "{}",
+        server.log()
+    );
+    let f = k.file("l.yaml", &pod_yaml("local", "control-1", "Always", &[]));
+    k.ok(&["apply", "-f", &f]);
+    wait_phase(&k, "local", "Running", Duration::from_secs(30));
+    assert!(
+        server.data_dir().join("agent/tls/node.crt").exists(),
+        "joined through the link path"
     );
 }

@@ -35,6 +35,8 @@ pub struct SimConfig {
     pub link_addr: Option<SocketAddr>,
     pub capacity: SimulatedCapacity,
     pub brink_version: String,
+    /// Local address of every node's link socket (port 0).
+    pub bind: SocketAddr,
 }
 
 /// The name of simulated node `i`.
@@ -99,9 +101,7 @@ pub async fn run_fleet(
             runtime: Arc::new(SimRuntime::new()),
             simulated: Some(cfg.capacity),
             brink_version: cfg.brink_version.clone(),
-            bind: "0.0.0.0:0"
-                .parse()
-                .map_err(|e| AgentError::Config(format!("{e}")))?,
+            bind: cfg.bind,
             renew_before: Duration::from_secs(30 * 86_400),
             stats,
         };

@@ -134,6 +134,14 @@ impl FramedSend {
         let _ = self.stream.finish();
     }
 
+    /// Ends the stream cleanly and waits (at most `limit`) until the peer has
+    /// received all of it or stopped it. Use before closing the connection,
+    /// which discards whatever is not yet sent.
+    pub async fn finish_and_wait(&mut self, limit: Duration) {
+        let _ = self.stream.finish();
+        let _ = tokio::time::timeout(limit, self.stream.stopped()).await;
+    }
+
     /// Abandons the stream with an error code.
     pub fn reset(&mut self, code: u32) {
         let _ = self.stream.reset(VarInt::from_u32(code));

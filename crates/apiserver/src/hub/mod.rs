@@ -49,19 +49,20 @@ pub struct Shared {
     index: IndexHandle,
     server_version: String,
     sign_node_csr: CsrSigner,
-    /// Highest applied uplink seq per node (survives reconnects).
-    inboxes: Mutex<HashMap<String, Inbox>>,
+    /// Highest applied uplink seq per node (survives reconnects). A batch is
+    /// applied under its node's lock, so a replacing connection's welcome
+    /// waits for the old connection's batch to finish.
+    inboxes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Inbox>>>>,
     /// The live connection of each node.
     sessions: Mutex<HashMap<String, Connection>>,
 }
 
 impl Shared {
-    fn inbox(&self, node: &str) -> Inbox {
-        lock(&self.inboxes).get(node).cloned().unwrap_or_default()
-    }
-
-    fn set_inbox(&self, node: &str, inbox: &Inbox) {
-        lock(&self.inboxes).insert(node.to_owned(), inbox.clone());
+    fn inbox(&self, node: &str) -> Arc<tokio::sync::Mutex<Inbox>> {
+        lock(&self.inboxes)
+            .entry(node.to_owned())
+            .or_default()
+            .clone()
     }
 }
 

@@ -114,7 +114,9 @@ async fn refuse(send: &mut FramedSend, code: u16, message: String) -> SessionErr
             message: message.clone(),
         }))
         .await;
-    send.finish();
+    // closing the connection right after would discard the error unsent
+    send.finish_and_wait(std::time::Duration::from_secs(2))
+        .await;
     SessionError::Refused(message)
 }
 
@@ -137,10 +139,11 @@ async fn control(
         )
         .await);
     }
-    let mut inbox = shared.inbox(node);
+    let inbox = shared.inbox(node);
+    let applied_seq = inbox.lock().await.applied();
     send.send(&Down::Welcome(Welcome {
         server_version: shared.server_version.clone(),
-        applied_seq: inbox.applied(),
+        applied_seq,
         heartbeat_secs: api::link::HEARTBEAT_SECS,
     }))
     .await?;
@@ -149,7 +152,7 @@ async fn control(
     while let Some(msg) = recv.recv::<Up>().await? {
         match msg {
             Up::Uplink(batch) => {
-                let upto = apply_batch(shared, node, &mut inbox, &batch).await?;
+                let upto = apply_batch(shared, node, &mut *inbox.lock().await, &batch).await?;
                 send.send(&Down::Ack { upto }).await?;
             }
             Up::Heartbeat => renew_lease(&shared.api, node).await?,
@@ -192,7 +195,6 @@ async fn apply_batch(
             Err(e) => return Err(e.into()),
         }
         inbox.applied_through(item.seq);
-        shared.set_inbox(node, inbox);
     }
     Ok(inbox.applied())
 }

@@ -21,7 +21,17 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub port: u16,
     extra: Vec<String>,
+    /// Run the server's own agent (the harness disables it by default).
+    local_agent: bool,
     child: Option<Child>,
+}
+
+/// A UDP port free right now on loopback.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
 }
 
 fn free_port() -> u16 {
@@ -39,12 +49,22 @@ impl Server {
 
     /// Starts a server with extra flags.
     pub fn start_with(extra: &[&str]) -> Result<Self> {
+        Self::start_opts(extra, false)
+    }
+
+    /// Starts a server that runs its own local agent, with extra flags.
+    pub fn start_with_agent(extra: &[&str]) -> Result<Self> {
+        Self::start_opts(extra, true)
+    }
+
+    fn start_opts(extra: &[&str], local_agent: bool) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("brink-e2e-").tempdir()?;
         let extra = extra.iter().map(|s| s.to_string()).collect();
         let mut s = Self {
             dir,
             port: free_port(),
             extra,
+            local_agent,
             child: None,
         };
         s.spawn()?;
@@ -58,14 +78,20 @@ impl Server {
             .append(true)
             .open(self.dir.path().join("server.log"))?;
         let child = Command::new(env!("CARGO_BIN_EXE_brink"))
-            .args(["server", "--disable-agent", "--data-dir"])
+            .arg("server")
+            .args(if self.local_agent {
+                &[][..]
+            } else {
+                &["--disable-agent"][..]
+            })
+            .arg("--data-dir")
             .arg(self.data_dir())
-            .args([
-                "--bind",
-                &format!("127.0.0.1:{}", self.port),
-                "--link-bind",
-                "127.0.0.1:0",
-            ])
+            .args(["--bind", &format!("127.0.0.1:{}", self.port)])
+            .args(if self.extra.iter().any(|a| a == "--link-bind") {
+                &[][..]
+            } else {
+                &["--link-bind", "127.0.0.1:0"][..]
+            })
             .args(&self.extra)
             .env("BRINK_LOG", "info")
             .stdout(Stdio::null())
