@@ -510,3 +510,87 @@ fn server_runs_its_own_agent() {
         "joined through the link path"
     );
 }
+
+#[test]
+fn agent_holds_its_pods_and_the_configmaps_and_secrets_they_use_and_nothing_else() {
+    let server = Server::start().unwrap();
+    let k = server.kubectl(KUBECTL);
+    let mut agent = Agent::start(&server, "edge-scope", &[]).unwrap();
+    let _other = Agent::start(&server, "edge-other", &[]).unwrap();
+    assert!(eventually(Duration::from_secs(30), || node_ready(
+        &k,
+        "edge-scope"
+    )
+    .as_deref()
+        == Some("True")));
+    k.ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "--from-literal=mode=edge",
+    ]);
+    k.ok(&["create", "configmap", "unrelated", "--from-literal=x=y"]);
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=password=s3cret",
+    ]);
+    let uses = |name: &str, node: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  nodeName: {node}\n  containers:\n  - name: main\n    image: example.com/app:1\n    envFrom:\n    - configMapRef:\n        name: settings\n    volumeMounts:\n    - name: creds\n      mountPath: /creds\n  volumes:\n  - name: creds\n    secret:\n      secretName: creds\n"
+        )
+    };
+    let f = k.file("mine.yaml", &uses("mine", "edge-scope"));
+    k.ok(&["apply", "-f", &f]);
+    let f = k.file("theirs.yaml", &uses("theirs", "edge-other"));
+    k.ok(&["apply", "-f", &f]);
+    wait_phase(&k, "mine", "Running", Duration::from_secs(30));
+    wait_phase(&k, "theirs", "Running", Duration::from_secs(30));
+    let held = |agent: &mut Agent| {
+        agent.kill();
+        let db = edge_node::local::LocalDb::open(&agent.dir.join("agent.redb")).unwrap();
+        let keys = db.held_keys().unwrap();
+        let mode = db
+            .get("/core/configmaps/default/settings")
+            .unwrap()
+            .map(|(_, cm)| cm["data"]["mode"].clone());
+        drop(db);
+        agent.spawn().unwrap();
+        (keys, mode)
+    };
+    let (keys, mode) = held(&mut agent);
+    assert_eq!(
+        keys,
+        [
+            "/core/configmaps/default/settings",
+            "/core/pods/default/mine",
+            "/core/secrets/default/creds"
+        ]
+    );
+    assert_eq!(mode, Some(Value::from("edge")));
+    // a change to a used ConfigMap reaches the node; the pod leaving takes its objects along
+    k.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "-p",
+        r#"{"data":{"mode":"cloud"}}"#,
+    ]);
+    let mut last = None;
+    let changed = eventually(Duration::from_secs(60), || {
+        std::thread::sleep(Duration::from_secs(2));
+        last = held(&mut agent).1;
+        last == Some(Value::from("cloud"))
+    });
+    assert!(changed, "the node still holds {last:?}");
+    k.ok(&["delete", "pod", "mine", "--wait=true", "--timeout=60s"]);
+    let mut keys = Vec::new();
+    let emptied = eventually(Duration::from_secs(60), || {
+        std::thread::sleep(Duration::from_secs(2));
+        keys = held(&mut agent).0;
+        keys.is_empty()
+    });
+    assert!(emptied, "still held: {keys:?}");
+}

@@ -138,7 +138,6 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
         measurement: None,
         creds,
         data_dir: cfg.data_dir.clone(),
-        in_memory: cfg.in_memory,
     };
     agent.start_from_local_state()?;
     let result = agent.run(from_link, reports, shutdown.clone()).await;
@@ -159,7 +158,6 @@ struct Agent {
     measurement: Option<node_status::Measurement>,
     creds: Arc<std::sync::Mutex<NodeCredentials>>,
     data_dir: PathBuf,
-    in_memory: bool,
 }
 
 impl Agent {
@@ -243,8 +241,12 @@ impl Agent {
         Ok(())
     }
 
+    /// Drops acknowledged items from memory and disk. An acknowledgement
+    /// beyond what the agent holds (its database was lost) also moves the
+    /// stored next sequence number past it, so no number is used twice.
     fn ack(&mut self, upto: u64) -> Result<(), AgentError> {
-        if !self.outbox.ack(upto).is_empty() {
+        let dropped = self.outbox.ack(upto);
+        if !dropped.is_empty() || (upto > 0 && self.outbox.is_empty()) {
             self.db.outbox_remove_through(upto)?;
         }
         Ok(())
@@ -336,7 +338,6 @@ impl Agent {
             self.pump();
         }
         self.last_report = Some(report);
-        let _ = self.in_memory;
         Ok(())
     }
 
