@@ -28,6 +28,26 @@ pub struct ServerConfig {
     pub brink_version: String,
 }
 
+impl ServerConfig {
+    /// A server on loopback for tests and embedding: API and node link on
+    /// `127.0.0.1` with OS-chosen ports, no local agent, no extra SANs, the
+    /// history and bookmark defaults of `brink server` (100 000 revisions,
+    /// 60 s) and this crate's version.
+    pub fn local(data_dir: PathBuf) -> Self {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServerConfig {
+            data_dir,
+            bind: loopback,
+            link_bind: loopback,
+            run_agent: false,
+            extra_sans: Vec::new(),
+            history_keep: 100_000,
+            bookmark_interval: Duration::from_secs(60),
+            brink_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {

@@ -38,16 +38,7 @@ impl Cluster {
         let dir = tempfile::Builder::new().prefix("brink-nlc-").tempdir()?;
         let shutdown = CancellationToken::new();
         let running = apiserver::start(
-            apiserver::ServerConfig {
-                data_dir: dir.path().to_path_buf(),
-                bind: "127.0.0.1:0".parse()?,
-                link_bind: "127.0.0.1:0".parse()?,
-                run_agent: false,
-                extra_sans: Vec::new(),
-                history_keep: 10_000,
-                bookmark_interval: Duration::from_secs(60),
-                brink_version: "test".into(),
-            },
+            apiserver::ServerConfig::local(dir.path().to_path_buf()),
             shutdown.clone(),
         )
         .await?;

@@ -682,14 +682,9 @@ impl Server {
         let shutdown = CancellationToken::new();
         let running = apiserver::start(
             apiserver::ServerConfig {
-                data_dir: dir.path().join("server"),
-                bind: "127.0.0.1:0".parse()?,
-                link_bind: "127.0.0.1:0".parse()?,
-                run_agent: false,
-                extra_sans: Vec::new(),
-                history_keep: 10_000,
-                bookmark_interval: Duration::from_secs(60),
+                // The welcome tests check the hub announces this version.
                 brink_version: "test".into(),
+                ..apiserver::ServerConfig::local(dir.path().join("server"))
             },
             shutdown.clone(),
         )

@@ -160,22 +160,9 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
     use api::link::{Delta, Down, LinkObject, Up, UplinkBatch, UplinkBody, UplinkItem};
     use serde_json::value::RawValue;
-
-    /// Tiny deterministic xorshift64 for the randomized tests.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
 
     fn ups() -> Vec<Up> {
         vec![
@@ -259,7 +246,7 @@ mod tests {
             let mut sizes = [cut, usize::MAX].into_iter();
             assert_eq!(decode_chunked(&bytes, || sizes.next().unwrap()), ups());
         }
-        let mut rng = Rng(0x9e37_79b9);
+        let mut rng = Rng::new(0x9e37_79b9);
         for _ in 0..200 {
             assert_eq!(decode_chunked(&bytes, || 1 + rng.below(40)), ups());
         }
@@ -363,7 +350,7 @@ mod tests {
     #[test]
     fn random_and_mutated_input_never_panics_or_overbuffers() {
         const MAX: usize = 256;
-        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
         let valid = stream();
         let (mut decoded, mut malformed, mut refused) = (0, 0, 0);
         for round in 0..4000 {

@@ -11,5 +11,7 @@ pub mod backoff;
 pub mod frame;
 pub mod outbox;
 pub mod sync;
+#[cfg(test)]
+mod test_rng;
 pub mod token;
 pub mod transport;

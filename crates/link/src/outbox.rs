@@ -202,20 +202,7 @@ impl Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn chance(&mut self, percent: u64) -> bool {
-            self.next() % 100 < percent
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn event(n: u64) -> UplinkBody {
         UplinkBody::Event {
@@ -343,7 +330,7 @@ mod tests {
     /// exactly once, in order.
     #[test]
     fn lossy_exchange_applies_everything_exactly_once() {
-        let mut rng = Rng(0xdead_beef_cafe_f00d);
+        let mut rng = Rng::new(0xdead_beef_cafe_f00d);
         let mut out = Outbox::default();
         let mut inbox = Inbox::default();
         let mut applied: Vec<u64> = Vec::new();

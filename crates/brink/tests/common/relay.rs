@@ -128,10 +128,12 @@ fn back_loop(
 ) {
     let mut buf = vec![0u8; 65536];
     while !state.stop.load(Ordering::SeqCst) {
-        let Ok((n, _)) = socket.recv_from(&mut buf) else {
-            if state.generation.load(Ordering::SeqCst) != generation {
-                return;
-            }
+        let received = socket.recv_from(&mut buf);
+        // after a rebind the old address is gone: the hub must answer the new one
+        if state.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        let Ok((n, _)) = received else {
             continue;
         };
         if state.cut.load(Ordering::SeqCst) {

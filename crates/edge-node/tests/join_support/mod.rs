@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use apiserver::join::bootstrap;
@@ -31,16 +30,7 @@ impl Cluster {
         let dir = tempfile::tempdir()?;
         let shutdown = CancellationToken::new();
         let running = apiserver::start(
-            apiserver::ServerConfig {
-                data_dir: dir.path().join("server"),
-                bind: "127.0.0.1:0".parse()?,
-                link_bind: "127.0.0.1:0".parse()?,
-                run_agent: false,
-                extra_sans: Vec::new(),
-                history_keep: 10_000,
-                bookmark_interval: Duration::from_secs(60),
-                brink_version: "test".into(),
-            },
+            apiserver::ServerConfig::local(dir.path().join("server")),
             shutdown.clone(),
         )
         .await?;

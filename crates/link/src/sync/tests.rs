@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_rng::Rng;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -188,21 +189,6 @@ fn split_keeps_everything_and_marks_more() {
     assert_eq!(split_delta(Delta::default(), 10).len(), 1);
 }
 
-/// Deterministic generator for the property test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Random churn of pods (binding, re-referencing, deletes) and configmaps,
 /// with agents that disconnect, miss changes and resync: after every resync
 /// and at the end, each agent holds exactly its node's set at the right
@@ -210,7 +196,7 @@ impl Rng {
 #[test]
 fn agents_converge_under_random_churn_and_outages() {
     for seed in 1..=20u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let nodes = ["n0", "n1", "n2"];
         let mut ix = Index::new(0);
         let mut agents: Vec<(Agent, bool)> =
@@ -222,7 +208,7 @@ fn agents_converge_under_random_churn_and_outages() {
                 0..=4 => {
                     let node = match rng.below(4) {
                         3 => None,
-                        i => Some(nodes[i as usize]),
+                        i => Some(nodes[i]),
                     };
                     let refs: Vec<String> = (0..rng.below(3))
                         .map(|_| format!("c{}", rng.below(5)))
