@@ -224,6 +224,15 @@ pub struct LogsRequest {
     pub timestamps: bool,
     #[serde(default)]
     pub previous: bool,
+    /// Only records newer than this many seconds (on the node's clock).
+    #[serde(default)]
+    pub since_seconds: Option<i64>,
+    /// Only records at or after this time (RFC 3339).
+    #[serde(default)]
+    pub since_time: Option<String>,
+    /// Stop after this many bytes.
+    #[serde(default)]
+    pub limit_bytes: Option<i64>,
 }
 
 /// The agent's answer on a server-opened stream.

@@ -85,6 +85,12 @@ impl FrameDecoder {
         }
     }
 
+    /// Takes the bytes buffered beyond the last decoded frame (a stream that
+    /// carries raw data after its framed header).
+    pub fn take_buffered(&mut self) -> Bytes {
+        self.buf.split().freeze()
+    }
+
     /// Appends bytes received from the stream (ignored after a header error).
     pub fn push(&mut self, data: &[u8]) {
         if self.header().is_ok() {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api::link::{HEARTBEAT_SECS, MAX_FRAME};
+use bytes::Bytes;
 use quinn::{Connection, Endpoint, RecvStream, SendStream, TransportConfig, VarInt};
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
@@ -197,6 +198,12 @@ impl FramedRecv {
     /// The next message, which must exist.
     pub async fn expect<T: DeserializeOwned>(&mut self) -> Result<T, TransportError> {
         self.recv().await?.ok_or(TransportError::Closed)
+    }
+
+    /// Ends framing: the bytes already received past the last frame, and the
+    /// stream to read raw data from.
+    pub fn into_raw(mut self) -> (Bytes, RecvStream) {
+        (self.decoder.take_buffered(), self.stream)
     }
 
     /// Stops reading with an error code.

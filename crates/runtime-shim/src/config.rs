@@ -33,6 +33,42 @@ pub struct PodSandboxConfig {
     pub annotations: BTreeMap<String, String>,
     /// Where the pod's container logs go (`<log root>/<namespace>_<name>_<uid>`).
     pub log_directory: Option<PathBuf>,
+    /// The RuntimeClass handler that runs the pod (CRI `runtime_handler`):
+    /// the pod's `runtimeClassName`; empty for the node's default runtime.
+    pub runtime_handler: String,
+}
+
+/// When an image is pulled (`imagePullPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PullPolicy {
+    /// Ask the registry every time (the default for `:latest` and untagged images).
+    Always,
+    /// Pull only when the node does not hold the image.
+    #[default]
+    IfNotPresent,
+    /// Never pull: the image must be on the node.
+    Never,
+}
+
+impl PullPolicy {
+    /// The policy a container spec asks for, defaulted as Kubernetes does.
+    pub fn for_container(policy: &str, image: &str) -> PullPolicy {
+        match policy {
+            "Always" => PullPolicy::Always,
+            "Never" => PullPolicy::Never,
+            "IfNotPresent" => PullPolicy::IfNotPresent,
+            _ => {
+                let last = image.rsplit('/').next().unwrap_or(image);
+                if image.contains('@') {
+                    PullPolicy::IfNotPresent
+                } else if last.split_once(':').is_none_or(|(_, tag)| tag == "latest") {
+                    PullPolicy::Always
+                } else {
+                    PullPolicy::IfNotPresent
+                }
+            }
+        }
+    }
 }
 
 /// What a container is made from.
@@ -55,6 +91,12 @@ pub struct ContainerConfig {
     /// The log file, relative to the sandbox's `log_directory`
     /// (`<container name>/<attempt>.log`, as the kubelet lays them out).
     pub log_path: Option<PathBuf>,
+    /// `imagePullPolicy`.
+    pub pull_policy: PullPolicy,
+    /// `resources.limits.memory` in bytes.
+    pub memory_limit: Option<u64>,
+    /// `resources.limits.cpu` in millicores.
+    pub cpu_limit_millis: Option<u64>,
 }
 
 impl ContainerConfig {
@@ -117,6 +159,7 @@ impl PodSandboxConfig {
             labels: string_map(pod.pointer("/metadata/labels")),
             annotations: string_map(pod.pointer("/metadata/annotations")),
             log_directory: log_root.map(|root| root.join(format!("{namespace}_{name}_{uid}"))),
+            runtime_handler: str_at(pod, "/spec/runtimeClassName").to_owned(),
         }
     }
 }
@@ -144,10 +187,28 @@ impl ContainerConfig {
             "" => None,
             dir => Some(dir.to_owned()),
         };
+        let image = str_at(container, "/image").to_owned();
+        let limit = |res: &str| {
+            container
+                .pointer(&format!("/resources/limits/{res}"))
+                .and_then(Value::as_str)
+                .and_then(api::defaults::parse_quantity)
+                .filter(|q| *q > 0)
+        };
         ContainerConfig {
             log_path: Some(PathBuf::from(format!("{name}/{attempt}.log"))),
             name,
-            image: str_at(container, "/image").to_owned(),
+            pull_policy: PullPolicy::for_container(str_at(container, "/imagePullPolicy"), &image),
+            memory_limit: limit("memory")
+                .and_then(|q| u64::try_from(q / api::defaults::QUANTITY_UNIT).ok()),
+            cpu_limit_millis: limit("cpu").and_then(|q| {
+                u64::try_from(
+                    (q + api::defaults::QUANTITY_UNIT / 1000 - 1)
+                        / (api::defaults::QUANTITY_UNIT / 1000),
+                )
+                .ok()
+            }),
+            image,
             command: strings(container.get("command")),
             args: strings(container.get("args")),
             env,

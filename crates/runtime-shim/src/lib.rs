@@ -2,10 +2,12 @@
 //! Container Runtime Interface (sandboxes, containers, status, events), and its
 //! implementations.
 //!
-//! Implementations today: [`SimRuntime`], an in-memory simulated runtime for
-//! tests and scale runs (RuntimeClass handler `sim`). The wasmtime in-process
-//! runtime (`wasmtime`) and the CRI gRPC client (`runc` through containerd)
-//! implement the same trait in later issues.
+//! Implementations: [`SimRuntime`], an in-memory simulated runtime for tests
+//! and scale runs (RuntimeClass handler `sim`), and [`WasmRuntime`], WASI
+//! modules and components inside the agent's process on wasmtime (handler
+//! `wasmtime`). [`Dispatch`] puts several behind one trait object, chosen per
+//! pod by its RuntimeClass handler. The CRI gRPC client (`runc` through
+//! containerd) implements the same trait in a later issue.
 //!
 //! The agent's pod workers only see `Arc<dyn Runtime>`: they create a sandbox
 //! per pod from a [`PodSandboxConfig`], create and start containers from
@@ -13,11 +15,15 @@
 //! changes from [`Runtime::subscribe`] instead of polling.
 
 pub mod config;
+pub mod cri_log;
+pub mod dispatch;
 pub mod runtime;
 pub mod sim;
 pub mod state;
+pub mod wasm;
 
-pub use config::{ContainerConfig, PodSandboxConfig};
+pub use config::{ContainerConfig, PodSandboxConfig, PullPolicy};
+pub use dispatch::Dispatch;
 pub use runtime::{
     ContainerEvent, ContainerEventKind, Result, Runtime, RuntimeError, RuntimeVersion,
 };
@@ -25,3 +31,4 @@ pub use sim::SimRuntime;
 pub use state::{
     ContainerState, ContainerStatus, SandboxInfo, SandboxMetadata, SandboxState, SandboxStatus,
 };
+pub use wasm::WasmRuntime;

@@ -1,0 +1,373 @@
+//! [`Dispatch`]: several runtimes behind one [`Runtime`], chosen per pod by
+//! its RuntimeClass handler, as containerd picks a runtime by the CRI
+//! `runtime_handler` of `RunPodSandbox`.
+//!
+//! A sandbox goes to the runtime whose handler its
+//! [`PodSandboxConfig::runtime_handler`] names (the default runtime when it
+//! is empty); its containers follow it. Calls by id are routed by a table of
+//! who owns which id, filled as ids are made and rebuilt from the runtimes'
+//! own lists for ids it does not know (after an agent restart). Events of all
+//! runtimes come out of one stream.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::config::{ContainerConfig, PodSandboxConfig};
+use crate::runtime::{ContainerEvent, Result, Runtime, RuntimeError, RuntimeVersion};
+use crate::state::{ContainerStatus, SandboxInfo, SandboxStatus};
+
+const EVENT_CAPACITY: usize = 4096;
+
+/// Runtimes by handler, the first being the default.
+pub struct Dispatch {
+    runtimes: Vec<Arc<dyn Runtime>>,
+    owners: Mutex<HashMap<String, usize>>,
+    events: broadcast::Sender<ContainerEvent>,
+}
+
+impl Dispatch {
+    /// Dispatches to `runtimes`; the first serves pods without a handler.
+    /// Must be called inside a tokio runtime (it forwards their events).
+    pub fn new(runtimes: Vec<Arc<dyn Runtime>>) -> Dispatch {
+        assert!(!runtimes.is_empty(), "Dispatch needs at least one runtime");
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        for rt in &runtimes {
+            let mut rx = rt.subscribe();
+            let tx = events.clone();
+            tokio::spawn(async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(ev) => {
+                            let _ = tx.send(ev);
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            });
+        }
+        Dispatch {
+            runtimes,
+            owners: Mutex::new(HashMap::new()),
+            events,
+        }
+    }
+
+    /// The handlers served, the default first.
+    pub fn handlers(&self) -> Vec<String> {
+        self.runtimes
+            .iter()
+            .map(|r| r.handler().to_owned())
+            .collect()
+    }
+
+    /// Every runtime, the default first.
+    pub fn runtimes(&self) -> &[Arc<dyn Runtime>] {
+        &self.runtimes
+    }
+
+    fn remember(&self, id: &str, idx: usize) {
+        self.owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_owned(), idx);
+    }
+
+    fn forget(&self, id: &str) {
+        self.owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// The runtime that owns `id`, asking each one when the table does not know it.
+    async fn owner(&self, id: &str, kind: &'static str) -> Result<usize> {
+        if let Some(&i) = self
+            .owners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return Ok(i);
+        }
+        for (i, rt) in self.runtimes.iter().enumerate() {
+            let found = match kind {
+                "sandbox" => rt.pod_sandbox_status(id).await.is_ok(),
+                _ => rt.container_status(id).await.is_ok(),
+            };
+            if found {
+                self.remember(id, i);
+                return Ok(i);
+            }
+        }
+        Err(RuntimeError::NotFound {
+            kind,
+            id: id.to_owned(),
+        })
+    }
+
+    fn by_handler(&self, handler: &str) -> Result<usize> {
+        if handler.is_empty() {
+            return Ok(0);
+        }
+        self.runtimes
+            .iter()
+            .position(|r| r.handler() == handler)
+            .ok_or_else(|| {
+                RuntimeError::Failed(format!(
+                    "no runtime handler {handler:?} on this node (it offers {})",
+                    self.handlers().join(", ")
+                ))
+            })
+    }
+}
+
+#[async_trait]
+impl Runtime for Dispatch {
+    fn handler(&self) -> &str {
+        self.runtimes[0].handler()
+    }
+
+    async fn version(&self) -> Result<RuntimeVersion> {
+        self.runtimes[0].version().await
+    }
+
+    async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String> {
+        let i = self.by_handler(&config.runtime_handler)?;
+        let id = self.runtimes[i].run_pod_sandbox(config).await?;
+        self.remember(&id, i);
+        Ok(id)
+    }
+
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<()> {
+        match self.owner(id, "sandbox").await {
+            Ok(i) => self.runtimes[i].stop_pod_sandbox(id).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<()> {
+        let Ok(i) = self.owner(id, "sandbox").await else {
+            return Ok(());
+        };
+        let containers = self.runtimes[i].list_containers(Some(id)).await?;
+        self.runtimes[i].remove_pod_sandbox(id).await?;
+        self.forget(id);
+        for c in containers {
+            self.forget(&c.id);
+        }
+        Ok(())
+    }
+
+    async fn pod_sandbox_status(&self, id: &str) -> Result<SandboxStatus> {
+        let i = self.owner(id, "sandbox").await?;
+        self.runtimes[i].pod_sandbox_status(id).await
+    }
+
+    async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>> {
+        let mut all = Vec::new();
+        for (i, rt) in self.runtimes.iter().enumerate() {
+            for sb in rt.list_pod_sandboxes().await? {
+                self.remember(&sb.id, i);
+                all.push(sb);
+            }
+        }
+        Ok(all)
+    }
+
+    async fn create_container(
+        &self,
+        sandbox_id: &str,
+        config: &ContainerConfig,
+        sandbox_config: &PodSandboxConfig,
+    ) -> Result<String> {
+        let i = self.owner(sandbox_id, "sandbox").await?;
+        let id = self.runtimes[i]
+            .create_container(sandbox_id, config, sandbox_config)
+            .await?;
+        self.remember(&id, i);
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        let i = self.owner(id, "container").await?;
+        self.runtimes[i].start_container(id).await
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
+        match self.owner(id, "container").await {
+            Ok(i) => self.runtimes[i].stop_container(id, timeout).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        let Ok(i) = self.owner(id, "container").await else {
+            return Ok(());
+        };
+        self.runtimes[i].remove_container(id).await?;
+        self.forget(id);
+        Ok(())
+    }
+
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus> {
+        let i = self.owner(id, "container").await?;
+        self.runtimes[i].container_status(id).await
+    }
+
+    async fn list_containers(&self, sandbox_id: Option<&str>) -> Result<Vec<ContainerStatus>> {
+        let mut all = Vec::new();
+        for (i, rt) in self.runtimes.iter().enumerate() {
+            for c in rt.list_containers(sandbox_id).await? {
+                self.remember(&c.id, i);
+                all.push(c);
+            }
+        }
+        Ok(all)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ContainerEvent> {
+        self.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SimRuntime;
+
+    /// A simulated runtime under another handler name.
+    struct Named(SimRuntime, &'static str);
+
+    #[async_trait]
+    impl Runtime for Named {
+        fn handler(&self) -> &str {
+            self.1
+        }
+        async fn version(&self) -> Result<RuntimeVersion> {
+            self.0.version().await
+        }
+        async fn run_pod_sandbox(&self, c: &PodSandboxConfig) -> Result<String> {
+            // distinct ids from the other runtime's
+            Ok(format!("{}-{}", self.1, self.0.run_pod_sandbox(c).await?))
+        }
+        async fn stop_pod_sandbox(&self, id: &str) -> Result<()> {
+            self.0.stop_pod_sandbox(strip(id)).await
+        }
+        async fn remove_pod_sandbox(&self, id: &str) -> Result<()> {
+            self.0.remove_pod_sandbox(strip(id)).await
+        }
+        async fn pod_sandbox_status(&self, id: &str) -> Result<SandboxStatus> {
+            if !id.starts_with(self.1) {
+                return Err(RuntimeError::NotFound {
+                    kind: "sandbox",
+                    id: id.into(),
+                });
+            }
+            self.0.pod_sandbox_status(strip(id)).await
+        }
+        async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>> {
+            self.0.list_pod_sandboxes().await
+        }
+        async fn create_container(
+            &self,
+            sb: &str,
+            c: &ContainerConfig,
+            s: &PodSandboxConfig,
+        ) -> Result<String> {
+            self.0.create_container(strip(sb), c, s).await
+        }
+        async fn start_container(&self, id: &str) -> Result<()> {
+            self.0.start_container(id).await
+        }
+        async fn stop_container(&self, id: &str, t: Duration) -> Result<()> {
+            self.0.stop_container(id, t).await
+        }
+        async fn remove_container(&self, id: &str) -> Result<()> {
+            self.0.remove_container(id).await
+        }
+        async fn container_status(&self, id: &str) -> Result<ContainerStatus> {
+            self.0.container_status(id).await
+        }
+        async fn list_containers(&self, sb: Option<&str>) -> Result<Vec<ContainerStatus>> {
+            self.0.list_containers(sb.map(strip)).await
+        }
+        fn subscribe(&self) -> broadcast::Receiver<ContainerEvent> {
+            self.0.subscribe()
+        }
+    }
+
+    fn strip(id: &str) -> &str {
+        id.split_once('-').map_or(id, |(_, rest)| rest)
+    }
+
+    #[tokio::test]
+    async fn pods_go_to_the_runtime_their_handler_names() {
+        let sim = SimRuntime::new();
+        let other = SimRuntime::new();
+        let d = Dispatch::new(vec![
+            Arc::new(sim.clone()),
+            Arc::new(Named(other.clone(), "wasmtime")),
+        ]);
+        assert_eq!(d.handlers(), ["sim", "wasmtime"]);
+        let mut events = d.subscribe();
+        let plain = PodSandboxConfig {
+            uid: "a".into(),
+            ..Default::default()
+        };
+        let wasm = PodSandboxConfig {
+            uid: "b".into(),
+            runtime_handler: "wasmtime".into(),
+            ..Default::default()
+        };
+        let sb_plain = d.run_pod_sandbox(&plain).await.unwrap();
+        let sb_wasm = d.run_pod_sandbox(&wasm).await.unwrap();
+        assert_eq!(sim.sandbox_count(), 1);
+        assert_eq!(other.sandbox_count(), 1);
+        let c = ContainerConfig {
+            name: "c".into(),
+            image: "i".into(),
+            ..Default::default()
+        };
+        let id = d.create_container(&sb_wasm, &c, &wasm).await.unwrap();
+        d.start_container(&id).await.unwrap();
+        assert_eq!(other.starts("b"), 1);
+        assert_eq!(sim.starts("b"), 0);
+        assert!(d.container_status(&id).await.unwrap().is_running());
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.container_id, id);
+        // an unknown handler is refused with what the node offers
+        let bad = PodSandboxConfig {
+            runtime_handler: "kata".into(),
+            ..Default::default()
+        };
+        let err = d.run_pod_sandbox(&bad).await.unwrap_err();
+        assert!(err.to_string().contains("sim, wasmtime"), "{err}");
+        d.remove_pod_sandbox(&sb_plain).await.unwrap();
+        d.remove_pod_sandbox(&sb_wasm).await.unwrap();
+        assert_eq!(sim.sandbox_count() + other.sandbox_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn ids_it_never_saw_are_found_by_asking() {
+        let sim = SimRuntime::new();
+        let sb = sim
+            .run_pod_sandbox(&PodSandboxConfig::default())
+            .await
+            .unwrap();
+        let d = Dispatch::new(vec![Arc::new(sim.clone())]);
+        assert!(d.pod_sandbox_status(&sb).await.is_ok());
+        assert!(matches!(
+            d.container_status("nope").await,
+            Err(RuntimeError::NotFound { .. })
+        ));
+        d.stop_container("nope", Duration::ZERO).await.unwrap();
+    }
+}

@@ -1,0 +1,523 @@
+//! [`WasmRuntime`]: WASI pods inside the agent's own process, on wasmtime
+//! (RuntimeClass handler `wasmtime`).
+//!
+//! A sandbox is a record (the pod's identity; its network comes with the pod
+//! network work). A container is a compiled program plus its run settings;
+//! starting it spawns a task that instantiates the program from its
+//! pre-linked `InstancePre` in a fresh store and runs it to its end:
+//! `_start` of a preview 1 module, `wasi:cli/run` of a preview 2 component.
+//! stdout and stderr go to the container's CRI log file. Stopping waits up
+//! to the grace period for the guest to end by itself, then kills it (wasm
+//! has no SIGTERM): exit 137. Exceeding `limits.memory` kills it with reason
+//! `OOMKilled`; `limits.cpu` throttles it in 100 ms periods.
+//!
+//! Container states move Created → Running → Exited only; every call checks
+//! the state it needs ([`RuntimeError::InvalidState`] otherwise).
+
+mod engine;
+mod exec;
+mod image;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+pub use engine::{Program, TICK, WasmEngine};
+pub use exec::{Exit, KILLED, RunSpec, TRAPPED, instantiate_only};
+pub use image::{ImageStore, PullAuth};
+
+use crate::config::{ContainerConfig, PodSandboxConfig};
+use crate::cri_log::{DEFAULT_MAX_SIZE, LogFile};
+use crate::runtime::{
+    ContainerEvent, ContainerEventKind, Result, Runtime, RuntimeError, RuntimeVersion,
+};
+use crate::state::{
+    ContainerState, ContainerStatus, SandboxInfo, SandboxMetadata, SandboxState, SandboxStatus,
+};
+
+/// The wasmtime release brink embeds (reported as the runtime version).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+/// Events buffered for slow listeners.
+const EVENT_CAPACITY: usize = 4096;
+
+/// Why the wasm engine or a program could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum WasmError {
+    /// The engine could not be configured.
+    #[error("wasm engine: {0}")]
+    Engine(String),
+    /// The bytes are not a runnable WASI module or component.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file of the runtime's own could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl WasmError {
+    fn io(path: &Path, source: std::io::Error) -> WasmError {
+        WasmError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+struct Container {
+    status: ContainerStatus,
+    program: Arc<Program>,
+    spec: RunSpec,
+    log_path: Option<PathBuf>,
+    kill: CancellationToken,
+    /// `true` once the run has ended.
+    exited: watch::Receiver<bool>,
+    exited_tx: Option<watch::Sender<bool>>,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    sandboxes: HashMap<String, SandboxStatus>,
+    containers: HashMap<String, Container>,
+}
+
+struct Inner {
+    engine: Arc<WasmEngine>,
+    images: ImageStore,
+    state: Mutex<State>,
+    events: broadcast::Sender<ContainerEvent>,
+}
+
+/// The in-process wasm runtime. Cheap to clone; clones share one state.
+#[derive(Clone)]
+pub struct WasmRuntime {
+    inner: Arc<Inner>,
+}
+
+fn not_found(kind: &'static str, id: &str) -> RuntimeError {
+    RuntimeError::NotFound {
+        kind,
+        id: id.to_owned(),
+    }
+}
+
+fn invalid_state(id: &str, state: ContainerState, action: &'static str) -> RuntimeError {
+    RuntimeError::InvalidState {
+        kind: "container",
+        id: id.to_owned(),
+        state: state.to_string(),
+        action,
+    }
+}
+
+impl WasmRuntime {
+    /// A runtime keeping images and compiled code under `dir`
+    /// (`images/`, `compiled/`); `insecure_registries` are reached over
+    /// plain HTTP (loopback registries always are).
+    pub fn new(dir: &Path, insecure_registries: Vec<String>) -> Result<WasmRuntime, WasmError> {
+        let engine = WasmEngine::new(&dir.join("compiled"))?;
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Ok(WasmRuntime {
+            inner: Arc::new(Inner {
+                engine,
+                images: ImageStore::new(&dir.join("images"), insecure_registries),
+                state: Mutex::new(State::default()),
+                events,
+            }),
+        })
+    }
+
+    /// The engine (benchmarks instantiate through it).
+    pub fn engine(&self) -> &Arc<WasmEngine> {
+        &self.inner.engine
+    }
+
+    /// The image cache.
+    pub fn images(&self) -> &ImageStore {
+        &self.inner.images
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn emit(&self, status: &ContainerStatus, kind: ContainerEventKind) {
+        let _ = self.inner.events.send(ContainerEvent {
+            container_id: status.id.clone(),
+            sandbox_id: status.sandbox_id.clone(),
+            kind,
+        });
+    }
+
+    /// The argv and environment of a run, from the spec over the image's.
+    fn run_spec(config: &ContainerConfig, image: &image::Image) -> RunSpec {
+        let mut args = if !config.command.is_empty() {
+            config.command.clone()
+        } else if !image.entrypoint.is_empty() {
+            image.entrypoint.clone()
+        } else {
+            vec![config.name.clone()]
+        };
+        if !config.args.is_empty() {
+            args.extend(config.args.iter().cloned());
+        } else if config.command.is_empty() {
+            args.extend(
+                image
+                    .cmd
+                    .iter()
+                    .skip(usize::from(image.entrypoint.is_empty()))
+                    .cloned(),
+            );
+        }
+        let mut env: Vec<(String, String)> = image
+            .env
+            .iter()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        env.extend(config.env.iter().cloned());
+        RunSpec {
+            args,
+            env,
+            memory_limit: config.memory_limit,
+            cpu_limit_millis: config.cpu_limit_millis,
+            preopens: Vec::new(),
+        }
+    }
+
+    /// Marks a container exited (once) and tells listeners.
+    fn finish(&self, id: &str, exit: &Exit) {
+        let mut state = self.lock();
+        let Some(c) = state.containers.get_mut(id) else {
+            return;
+        };
+        if c.status.state == ContainerState::Exited {
+            return;
+        }
+        c.status.state = ContainerState::Exited;
+        c.status.finished_at = Some(Timestamp::now());
+        c.status.exit_code = Some(exit.code);
+        c.status.reason = exit.reason.to_owned();
+        c.status.message = exit.message.clone();
+        if let Some(tx) = c.exited_tx.take() {
+            let _ = tx.send(true);
+        }
+        let status = c.status.clone();
+        drop(state);
+        self.emit(&status, ContainerEventKind::Stopped);
+    }
+
+    /// Kills every container of a sandbox and waits for them to end.
+    async fn kill_sandbox(&self, sandbox_id: &str) {
+        let waits: Vec<(String, CancellationToken, watch::Receiver<bool>)> = self
+            .lock()
+            .containers
+            .values()
+            .filter(|c| c.status.sandbox_id == sandbox_id && c.status.is_running())
+            .map(|c| (c.status.id.clone(), c.kill.clone(), c.exited.clone()))
+            .collect();
+        for (_, kill, mut exited) in waits {
+            kill.cancel();
+            let _ = exited.wait_for(|e| *e).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Runtime for WasmRuntime {
+    fn handler(&self) -> &str {
+        "wasmtime"
+    }
+
+    async fn version(&self) -> Result<RuntimeVersion> {
+        Ok(RuntimeVersion {
+            runtime_name: "wasmtime".to_owned(),
+            runtime_version: WASMTIME_VERSION.to_owned(),
+        })
+    }
+
+    async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String> {
+        let mut state = self.lock();
+        state.next_id += 1;
+        let id = format!("wasm-sb-{:012x}", state.next_id);
+        state.sandboxes.insert(
+            id.clone(),
+            SandboxStatus {
+                id: id.clone(),
+                metadata: SandboxMetadata {
+                    namespace: config.namespace.clone(),
+                    name: config.name.clone(),
+                    uid: config.uid.clone(),
+                    attempt: config.attempt,
+                },
+                state: SandboxState::Ready,
+                ip: None,
+                created_at: Timestamp::now(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<()> {
+        self.kill_sandbox(id).await;
+        if let Some(sb) = self.lock().sandboxes.get_mut(id) {
+            sb.state = SandboxState::NotReady;
+        }
+        Ok(())
+    }
+
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<()> {
+        self.kill_sandbox(id).await;
+        let mut state = self.lock();
+        state.sandboxes.remove(id);
+        let ids: Vec<String> = state
+            .containers
+            .values()
+            .filter(|c| c.status.sandbox_id == id)
+            .map(|c| c.status.id.clone())
+            .collect();
+        let removed: Vec<ContainerStatus> = ids
+            .iter()
+            .filter_map(|cid| state.containers.remove(cid).map(|c| c.status))
+            .collect();
+        drop(state);
+        for status in &removed {
+            self.emit(status, ContainerEventKind::Removed);
+        }
+        Ok(())
+    }
+
+    async fn pod_sandbox_status(&self, id: &str) -> Result<SandboxStatus> {
+        self.lock()
+            .sandboxes
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found("sandbox", id))
+    }
+
+    async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>> {
+        Ok(self
+            .lock()
+            .sandboxes
+            .values()
+            .map(SandboxInfo::from)
+            .collect())
+    }
+
+    async fn create_container(
+        &self,
+        sandbox_id: &str,
+        config: &ContainerConfig,
+        sandbox_config: &PodSandboxConfig,
+    ) -> Result<String> {
+        {
+            let state = self.lock();
+            let sb = state
+                .sandboxes
+                .get(sandbox_id)
+                .ok_or_else(|| not_found("sandbox", sandbox_id))?;
+            if sb.state != SandboxState::Ready {
+                return Err(RuntimeError::InvalidState {
+                    kind: "sandbox",
+                    id: sandbox_id.to_owned(),
+                    state: sb.state.to_string(),
+                    action: "create a container in",
+                });
+            }
+        }
+        let image = self
+            .inner
+            .images
+            .get(&config.image, config.pull_policy, None)
+            .await?;
+        let program = self
+            .inner
+            .engine
+            .load(&image.wasm_digest, image.bytes.clone())
+            .await
+            .map_err(|e| RuntimeError::Image {
+                image: config.image.clone(),
+                message: e.to_string(),
+            })?;
+        let spec = Self::run_spec(config, &image);
+        let log_path = match (&sandbox_config.log_directory, &config.log_path) {
+            (Some(dir), Some(rel)) => Some(dir.join(rel)),
+            _ => None,
+        };
+        let (exited_tx, exited) = watch::channel(false);
+        let mut state = self.lock();
+        if !state.sandboxes.contains_key(sandbox_id) {
+            return Err(not_found("sandbox", sandbox_id));
+        }
+        state.next_id += 1;
+        let id = format!("wasm-{:012x}", state.next_id);
+        let status = ContainerStatus {
+            id: id.clone(),
+            sandbox_id: sandbox_id.to_owned(),
+            name: config.name.clone(),
+            attempt: config.attempt,
+            image: config.image.clone(),
+            image_ref: image.image_ref.clone(),
+            state: ContainerState::Created,
+            created_at: Some(Timestamp::now()),
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            reason: String::new(),
+            message: String::new(),
+        };
+        state.containers.insert(
+            id.clone(),
+            Container {
+                status: status.clone(),
+                program,
+                spec,
+                log_path,
+                kill: CancellationToken::new(),
+                exited,
+                exited_tx: Some(exited_tx),
+            },
+        );
+        drop(state);
+        self.emit(&status, ContainerEventKind::Created);
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        let (program, spec, log_path, kill, status) = {
+            let mut state = self.lock();
+            let c = state
+                .containers
+                .get_mut(id)
+                .ok_or_else(|| not_found("container", id))?;
+            if c.status.state != ContainerState::Created {
+                return Err(invalid_state(id, c.status.state, "start"));
+            }
+            c.status.state = ContainerState::Running;
+            c.status.started_at = Some(Timestamp::now());
+            (
+                c.program.clone(),
+                c.spec.clone(),
+                c.log_path.clone(),
+                c.kill.clone(),
+                c.status.clone(),
+            )
+        };
+        let log = match &log_path {
+            Some(path) => match LogFile::create(path, DEFAULT_MAX_SIZE) {
+                Ok(log) => log,
+                Err(e) => {
+                    let exit = Exit {
+                        code: 128,
+                        reason: "StartError",
+                        message: format!("cannot open the log file {}: {e}", path.display()),
+                    };
+                    self.finish(id, &exit);
+                    return Err(RuntimeError::Failed(exit.message));
+                }
+            },
+            None => LogFile::discard(),
+        };
+        self.emit(&status, ContainerEventKind::Started);
+        let this = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let exit = exec::run(&this.inner.engine, &program, &spec, &log, &kill).await;
+            tracing::debug!(container = %id, code = exit.code, reason = exit.reason, "wasm container exited");
+            this.finish(&id, &exit);
+        });
+        Ok(())
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
+        let (kill, mut exited) = {
+            let state = self.lock();
+            let c = state
+                .containers
+                .get(id)
+                .ok_or_else(|| not_found("container", id))?;
+            match c.status.state {
+                ContainerState::Running => {}
+                ContainerState::Created => {
+                    drop(state);
+                    self.finish(
+                        id,
+                        &Exit {
+                            code: 0,
+                            reason: "Completed",
+                            message: "stopped before it started".into(),
+                        },
+                    );
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            }
+            (c.kill.clone(), c.exited.clone())
+        };
+        // wasm has no SIGTERM: the guest gets the grace period to end by itself
+        if tokio::time::timeout(timeout, exited.wait_for(|e| *e))
+            .await
+            .is_err()
+        {
+            kill.cancel();
+            let _ = exited.wait_for(|e| *e).await;
+        }
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        let waiting = self.lock().containers.get(id).map(|c| {
+            c.kill.cancel();
+            c.exited.clone()
+        });
+        if let Some(mut exited) = waiting
+            && self
+                .lock()
+                .containers
+                .get(id)
+                .is_some_and(|c| c.status.is_running())
+        {
+            let _ = exited.wait_for(|e| *e).await;
+        }
+        let removed = self.lock().containers.remove(id);
+        if let Some(c) = removed {
+            self.emit(&c.status, ContainerEventKind::Removed);
+        }
+        Ok(())
+    }
+
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus> {
+        self.lock()
+            .containers
+            .get(id)
+            .map(|c| c.status.clone())
+            .ok_or_else(|| not_found("container", id))
+    }
+
+    async fn list_containers(&self, sandbox_id: Option<&str>) -> Result<Vec<ContainerStatus>> {
+        Ok(self
+            .lock()
+            .containers
+            .values()
+            .filter(|c| sandbox_id.is_none_or(|sb| c.status.sandbox_id == sb))
+            .map(|c| c.status.clone())
+            .collect())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ContainerEvent> {
+        self.inner.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! The wasmtime engine brink runs every wasm pod on, and the compile cache.
+//!
+//! One [`Engine`] per agent: async support (a guest blocked in a host call
+//! never holds a thread), epoch interruption (a background thread ticks every
+//! [`TICK`]; each store yields or is throttled at every tick, and a killed
+//! container traps at the next one). Compiled code is cached twice: in memory
+//! by the wasm blob's digest (a second pod of the same image instantiates at
+//! once) and on disk, serialized, under a key of the digest and the engine's
+//! compatibility hash (an agent restart deserializes instead of compiling).
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker as ComponentLinker};
+use wasmtime::{Config, Engine, Linker, Module};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::bindings::CommandPre;
+
+use super::WasmError;
+use super::exec::{P2Ctx, State};
+
+/// How often the engine's epoch advances: the time slice of a busy guest.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// What a wasm blob is, compiled and pre-linked, ready to instantiate.
+pub enum Program {
+    /// A core module (WASI preview 1) with a `_start` export.
+    Module(wasmtime::InstancePre<State<WasiP1Ctx>>),
+    /// A component exporting `wasi:cli/run` (WASI preview 2 command).
+    Command(CommandPre<State<P2Ctx>>),
+}
+
+impl Program {
+    /// `"module"` or `"component"`, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Program::Module(_) => "module",
+            Program::Command(_) => "component",
+        }
+    }
+}
+
+/// The shared engine, its linkers and the compile cache.
+pub struct WasmEngine {
+    engine: Engine,
+    p1: Linker<State<WasiP1Ctx>>,
+    p2: ComponentLinker<State<P2Ctx>>,
+    cache_dir: PathBuf,
+    /// Compiled programs by blob digest, kept while some container uses them.
+    loaded: Mutex<HashMap<String, Weak<Program>>>,
+}
+
+impl WasmEngine {
+    /// The engine, with its compile cache under `cache_dir`. Starts the epoch
+    /// ticker thread, which ends when the engine is dropped.
+    pub fn new(cache_dir: &Path) -> Result<Arc<WasmEngine>, WasmError> {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .wasm_component_model(true)
+            // A small gateway runs hundreds of pods: reserve what a guest may
+            // use rather than 4 GiB of address space each.
+            .memory_reservation(64 << 20)
+            .memory_guard_size(64 << 10)
+            .memory_reservation_for_growth(16 << 20)
+            .max_wasm_stack(1 << 20)
+            .async_stack_size(2 << 20);
+        let engine = Engine::new(&config).map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+        let mut p1 = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut p1, |s: &mut State<WasiP1Ctx>| &mut s.wasi)
+            .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+        let mut p2 = ComponentLinker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut p2)
+            .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+        std::fs::create_dir_all(cache_dir).map_err(|e| WasmError::io(cache_dir, e))?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .map_err(|e| WasmError::Engine(format!("epoch thread: {e}")))?;
+        Ok(Arc::new(WasmEngine {
+            engine,
+            p1,
+            p2,
+            cache_dir: cache_dir.to_owned(),
+            loaded: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The compiled program for the wasm blob `bytes` whose digest is
+    /// `digest`: from memory, from the disk cache, or compiled now (and
+    /// saved). Compilation runs on a blocking thread.
+    pub async fn load(
+        self: &Arc<Self>,
+        digest: &str,
+        bytes: Arc<[u8]>,
+    ) -> Result<Arc<Program>, WasmError> {
+        if let Some(p) = self.loaded_program(digest) {
+            return Ok(p);
+        }
+        let this = self.clone();
+        let key = digest.to_owned();
+        let program = tokio::task::spawn_blocking(move || this.load_blocking(&key, &bytes))
+            .await
+            .map_err(|e| WasmError::Engine(format!("compile task: {e}")))??;
+        let program = Arc::new(program);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.retain(|_, p| p.strong_count() > 0);
+        loaded.insert(digest.to_owned(), Arc::downgrade(&program));
+        Ok(program)
+    }
+
+    fn loaded_program(&self, digest: &str) -> Option<Arc<Program>> {
+        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.get(digest).and_then(Weak::upgrade)
+    }
+
+    /// The cache file of a digest for this engine's settings.
+    fn cache_path(&self, digest: &str) -> PathBuf {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        let hex = digest.rsplit(':').next().unwrap_or(digest);
+        self.cache_dir
+            .join(format!("{hex}-{:016x}.cwasm", h.finish()))
+    }
+
+    fn load_blocking(&self, digest: &str, bytes: &[u8]) -> Result<Program, WasmError> {
+        let path = self.cache_path(digest);
+        if let Ok(Some(kind)) = Engine::detect_precompiled_file(&path) {
+            match self.deserialize(&path, kind) {
+                Ok(p) => return Ok(p),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "compile cache entry unusable; compiling again")
+                }
+            }
+        }
+        let started = std::time::Instant::now();
+        let (program, serialized) = if wasmparser_is_component(bytes) {
+            let c = Component::new(&self.engine, bytes).map_err(invalid)?;
+            let s = c.serialize().map_err(invalid)?;
+            (self.command(&c)?, s)
+        } else {
+            let m = Module::new(&self.engine, bytes).map_err(invalid)?;
+            let s = m.serialize().map_err(invalid)?;
+            (self.module(&m)?, s)
+        };
+        tracing::info!(%digest, kind = program.kind(), ms = started.elapsed().as_millis() as u64, "compiled wasm");
+        let tmp = path.with_extension("tmp");
+        if let Err(e) =
+            std::fs::write(&tmp, &serialized).and_then(|()| std::fs::rename(&tmp, &path))
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot save compiled code");
+        }
+        Ok(program)
+    }
+
+    /// Loads a serialized program from the cache.
+    ///
+    /// The cache folder belongs to the agent: only [`Self::load_blocking`]
+    /// writes it, from code this engine compiled, and the file name carries
+    /// the engine's compatibility hash, so the bytes are what wasmtime's
+    /// deserialization requires.
+    #[allow(unsafe_code)]
+    fn deserialize(&self, path: &Path, kind: wasmtime::Precompiled) -> Result<Program, WasmError> {
+        match kind {
+            wasmtime::Precompiled::Module => {
+                // SAFETY: see the function's documentation: trusted bytes
+                // produced by `Module::serialize` of a compatible engine.
+                let m = unsafe { Module::deserialize_file(&self.engine, path) }.map_err(invalid)?;
+                self.module(&m)
+            }
+            wasmtime::Precompiled::Component => {
+                // SAFETY: as above, from `Component::serialize`.
+                let c =
+                    unsafe { Component::deserialize_file(&self.engine, path) }.map_err(invalid)?;
+                self.command(&c)
+            }
+        }
+    }
+
+    fn module(&self, m: &Module) -> Result<Program, WasmError> {
+        if m.get_export("_start").is_none() {
+            return Err(WasmError::Invalid(
+                "the module exports no `_start` function: not a WASI command".into(),
+            ));
+        }
+        let pre = self.p1.instantiate_pre(m).map_err(invalid)?;
+        Ok(Program::Module(pre))
+    }
+
+    fn command(&self, c: &Component) -> Result<Program, WasmError> {
+        let pre = self.p2.instantiate_pre(c).map_err(invalid)?;
+        let pre = CommandPre::new(pre).map_err(|e| {
+            WasmError::Invalid(format!(
+                "the component does not export wasi:cli/run (not a WASI command): {e:#}"
+            ))
+        })?;
+        Ok(Program::Command(pre))
+    }
+}
+
+fn invalid(e: wasmtime::Error) -> WasmError {
+    WasmError::Invalid(format!("{e:#}"))
+}
+
+/// Whether `bytes` is a component (layer 1) rather than a core module.
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    // Preamble: "\0asm", then a 2-byte version and a 2-byte layer.
+    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
+}
+
+/// Whether `bytes` starts like WebAssembly at all.
+pub fn looks_like_wasm(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && &bytes[..4] == b"\0asm"
+}
