@@ -15,6 +15,8 @@ pub const ALL_VERBS: &[&str] = &[
 ];
 /// Verbs of a resource that can only be created (reviews).
 pub const CREATE_ONLY: &[&str] = &["create"];
+/// Verbs of a subresource that can only be read (`pods/log`).
+pub const GET_ONLY: &[&str] = &["get"];
 /// Verbs of a `status`/`scale` subresource.
 pub const SUB_VERBS: &[&str] = &["get", "patch", "update"];
 
@@ -161,6 +163,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
         STATUS_CORE,
         sub("binding", "", "v1", "Binding", CREATE_ONLY),
         sub("eviction", "policy", "v1", "Eviction", CREATE_ONLY),
+        sub("log", "", "v1", "Pod", GET_ONLY),
     ]),
     res("", "v1", "Node", "NodeList", "nodes", "node", false, &["no"], NONE, &[STATUS_CORE]),
     res("", "v1", "Service", "ServiceList", "services", "service", true, &["svc"], ALL, &[STATUS_CORE]),

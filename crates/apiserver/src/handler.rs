@@ -136,6 +136,7 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
         with_warnings(json_response(code, &out), &w.warnings)
     };
     match (verb, sub) {
+        (Verb::Get, Some("log")) => crate::logs::serve(api, info, ns, name, &query).await,
         (Verb::Get, Some("scale")) => Ok(json_response(
             StatusCode::OK,
             &subresources::get_scale(api, info, ns, name).await?,

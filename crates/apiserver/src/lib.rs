@@ -8,6 +8,7 @@ mod discovery;
 mod handler;
 pub mod hub;
 pub mod join;
+mod logs;
 mod namespaces;
 pub mod objects;
 pub mod openapi;

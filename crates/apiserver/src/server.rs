@@ -150,6 +150,7 @@ pub async fn start(
         shutdown: shutdown.clone(),
         pki: pki.clone(),
         link_port: link_port.clone(),
+        nodes: crate::hub::NodeConnections::default(),
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));

@@ -39,4 +39,7 @@ pub struct Api {
     /// The node link's UDP port told to joining agents (set by the hub when
     /// `link_bind` asked for port 0).
     pub link_port: crate::join::LinkPort,
+    /// The live node-link connection of each node (the hub fills it):
+    /// `pods/log` and later exec and port-forward open streams on them.
+    pub nodes: crate::hub::NodeConnections,
 }

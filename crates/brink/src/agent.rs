@@ -9,7 +9,7 @@ use edge_node::agent::connection::LinkStats;
 use edge_node::agent::{AgentConfig, run};
 use edge_node::node_status::SimulatedCapacity;
 use edge_node::sim::{SimConfig, run_fleet};
-use runtime_shim::SimRuntime;
+use runtime_shim::{Dispatch, Runtime, SimRuntime, WasmRuntime};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{AgentArgs, node_name};
@@ -65,7 +65,8 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         in_memory: false,
         labels,
         link_addr,
-        runtime: Arc::new(SimRuntime::new()),
+        runtime: node_runtimes(&args.data_dir, args.insecure_registries.clone())?,
+        log_root: Some(args.data_dir.join("pods")),
         simulated: None,
         brink_version: env!("CARGO_PKG_VERSION").into(),
         bind,
@@ -84,32 +85,50 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("--link-address {addr:?} has no address"))
 }
 
+/// The runtimes of a real node: wasm pods (`runtimeClassName: wasmtime`)
+/// on wasmtime in-process; pods without a RuntimeClass on the simulated
+/// runtime until the CRI runtime lands. Wasm images and compiled code are
+/// kept under `DATA_DIR/wasm`.
+pub fn node_runtimes(
+    data_dir: &std::path::Path,
+    insecure_registries: Vec<String>,
+) -> anyhow::Result<Arc<dyn Runtime>> {
+    let wasm = WasmRuntime::new(&data_dir.join("wasm"), insecure_registries)
+        .context("starting the wasm runtime")?;
+    Ok(Arc::new(Dispatch::new(vec![
+        Arc::new(SimRuntime::new()),
+        Arc::new(wasm),
+    ])))
+}
+
 /// The server's own agent, joined through the same link as any other node.
 pub fn local_agent(
     server_url: String,
     token: String,
     node_name: String,
     data_dir: std::path::PathBuf,
+    insecure_registries: Vec<String>,
     shutdown: CancellationToken,
-) -> tokio::task::JoinHandle<()> {
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let cfg = AgentConfig {
         server_url,
         token: Some(token),
         node_name,
+        runtime: node_runtimes(&data_dir, insecure_registries)?,
+        log_root: Some(data_dir.join("pods")),
         data_dir,
         in_memory: false,
         labels: Default::default(),
         link_addr: None,
-        runtime: Arc::new(SimRuntime::new()),
         simulated: None,
         brink_version: env!("CARGO_PKG_VERSION").into(),
         bind: SocketAddr::from(([0, 0, 0, 0], 0)),
         renew_before: Duration::from_secs(30 * 86_400),
         stats: Arc::new(LinkStats::default()),
     };
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         if let Err(e) = run(cfg, shutdown).await {
             tracing::error!(error = %e, "the local agent stopped");
         }
-    })
+    }))
 }

@@ -23,6 +23,8 @@ pub enum Command {
     /// Manage join tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Push a .wasm module or component to an OCI registry as a wasm artifact.
+    Push(PushArgs),
     /// Print brink's version.
     Version,
 }
@@ -57,6 +59,10 @@ pub struct ServerArgs {
     /// Node name of the server's own agent (default: the host name).
     #[arg(long)]
     pub node_name: Option<String>,
+    /// A registry (`HOST[:PORT]`) the local agent pulls wasm images from over
+    /// plain HTTP (registries on loopback always are). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
 }
 
 /// `brink server` once its flags are checked.
@@ -65,6 +71,8 @@ pub struct ServerPlan {
     pub controllers: controllers::ControllersConfig,
     /// The local agent's node name, unless `--disable-agent`.
     pub local_node: Option<String>,
+    /// Registries the local agent reaches over plain HTTP.
+    pub insecure_registries: Vec<String>,
 }
 
 impl ServerArgs {
@@ -99,6 +107,7 @@ impl ServerArgs {
             config,
             controllers,
             local_node,
+            insecure_registries: self.insecure_registries.clone(),
         })
     }
 }
@@ -142,6 +151,10 @@ pub struct AgentArgs {
     /// With --simulate: write link counters as JSON to this file every 5 s.
     #[arg(long, hide = true)]
     pub stats_file: Option<PathBuf>,
+    /// A registry (`HOST[:PORT]`) wasm images are pulled from over plain
+    /// HTTP (registries on loopback always are). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
 }
 
 impl AgentArgs {
@@ -184,6 +197,29 @@ pub fn node_name(flag: Option<&str>) -> anyhow::Result<String> {
         bail!("node name {name:?} is invalid: {e}; pass --node-name");
     }
     Ok(name)
+}
+
+/// `brink push FILE IMAGE`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The WebAssembly module or component (a `.wasm` file).
+    pub file: PathBuf,
+    /// Where to push it: `REGISTRY/REPOSITORY:TAG`.
+    pub image: String,
+    /// A registry (`HOST[:PORT]`) reached over plain HTTP (registries on
+    /// loopback always are). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+    /// Registry user name (with `BRINK_REGISTRY_PASSWORD` in the environment).
+    #[arg(long, requires = "password")]
+    pub username: Option<String>,
+    #[arg(
+        long,
+        env = "BRINK_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

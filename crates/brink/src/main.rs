@@ -34,7 +34,33 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(run_server(plan))
         }
         cli::Command::Agent(args) => runtime()?.block_on(agent::run_agent(args)),
+        cli::Command::Push(args) => runtime()?.block_on(push(args)),
     }
+}
+
+/// `brink push`: a .wasm file to a registry as a wasm OCI artifact.
+async fn push(args: cli::PushArgs) -> anyhow::Result<()> {
+    let wasm =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let auth = args.username.map(|username| runtime_shim::wasm::PullAuth {
+        username,
+        password: args.password.unwrap_or_default(),
+    });
+    eprintln!(
+        "pushing {} ({} bytes) to {}",
+        args.file.display(),
+        wasm.len(),
+        args.image
+    );
+    let url = runtime_shim::wasm::push_image(
+        &args.image,
+        &wasm,
+        &args.insecure_registries,
+        auth.as_ref(),
+    )
+    .await?;
+    println!("{url}");
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -65,9 +91,11 @@ async fn run_server(plan: cli::ServerPlan) -> anyhow::Result<()> {
             token.trim().to_owned(),
             node,
             data_dir.join("agent"),
+            plan.insecure_registries.clone(),
             shutdown.clone(),
         )
     });
+    let local = local.transpose()?;
     tracing::info!(
         "brink server ready at {url} — KUBECONFIG={} — node link udp://{}",
         running.kubeconfig.display(),

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod join;
 pub mod local;
+pub mod logs;
 pub mod node_status;
 pub mod pods;
 pub mod sim;

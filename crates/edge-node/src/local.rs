@@ -73,13 +73,21 @@ pub struct Applied {
 /// The agent's local database: desired objects synced from the hub (pods and
 /// the ConfigMaps/Secrets they use), the sync revision, last reported pod
 /// statuses, the unsent uplink outbox, and small metadata.
+#[derive(Clone)]
 pub struct LocalDb {
-    db: Database,
+    db: std::sync::Arc<Database>,
 }
 
 impl std::fmt::Debug for LocalDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LocalDb").finish_non_exhaustive()
+    }
+}
+
+/// Pod workers read the ConfigMaps and Secrets the node holds from here.
+impl crate::pods::env::Objects for LocalDb {
+    fn get(&self, key: &str) -> Option<serde_json::Value> {
+        LocalDb::get(self, key).ok().flatten().map(|(_, v)| v)
     }
 }
 
@@ -103,7 +111,7 @@ impl LocalDb {
         txn.open_table(POD_STATUS)?;
         txn.open_table(META)?;
         txn.commit()?;
-        Ok(Self { db })
+        Ok(Self { db: db.into() })
     }
 
     /// Applies one complete delta or change (`more: false`); see [`LocalDb::apply_frames`].

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
 /// Where one container run's log is, and how to tell it still runs.
+#[derive(Debug)]
 pub struct LogSource {
     /// The run's log file.
     pub path: PathBuf,
@@ -105,10 +106,7 @@ impl Render {
         Render {
             since: since_secs.max(since_time),
             timestamps: req.timestamps,
-            budget: req
-                .limit_bytes
-                .filter(|b| *b > 0)
-                .map(|b| b.unsigned_abs()),
+            budget: req.limit_bytes.filter(|b| *b > 0).map(|b| b.unsigned_abs()),
             mid_line: false,
         }
     }
@@ -161,7 +159,9 @@ impl Render {
             self.mid_line = !r.full;
         }
         if let Some(budget) = &mut self.budget {
-            let n = out.len().min(usize::try_from(*budget).unwrap_or(usize::MAX));
+            let n = out
+                .len()
+                .min(usize::try_from(*budget).unwrap_or(usize::MAX));
             out.truncate(n);
             *budget -= n as u64;
         }
@@ -184,7 +184,9 @@ async fn read_from(path: &Path, offset: &mut u64) -> std::io::Result<Vec<u8>> {
     if (data.len() as u64) < *offset {
         *offset = 0;
     }
-    let start = usize::try_from(*offset).unwrap_or(usize::MAX).min(data.len());
+    let start = usize::try_from(*offset)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
     *offset = data.len() as u64;
     Ok(data[start..].to_vec())
 }

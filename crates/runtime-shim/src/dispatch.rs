@@ -57,14 +57,6 @@ impl Dispatch {
         }
     }
 
-    /// The handlers served, the default first.
-    pub fn handlers(&self) -> Vec<String> {
-        self.runtimes
-            .iter()
-            .map(|r| r.handler().to_owned())
-            .collect()
-    }
-
     /// Every runtime, the default first.
     pub fn runtimes(&self) -> &[Arc<dyn Runtime>] {
         &self.runtimes
@@ -134,6 +126,21 @@ impl Runtime for Dispatch {
 
     async fn version(&self) -> Result<RuntimeVersion> {
         self.runtimes[0].version().await
+    }
+
+    fn handlers(&self) -> Vec<String> {
+        self.runtimes
+            .iter()
+            .map(|r| r.handler().to_owned())
+            .collect()
+    }
+
+    async fn versions(&self) -> Vec<RuntimeVersion> {
+        let mut all = Vec::new();
+        for rt in &self.runtimes {
+            all.extend(rt.version().await);
+        }
+        all
     }
 
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String> {

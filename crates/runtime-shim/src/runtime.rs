@@ -53,6 +53,11 @@ pub enum RuntimeError {
         /// What went wrong.
         message: String,
     },
+    /// The container's configuration cannot be built from what the node
+    /// holds (a missing ConfigMap or Secret key): the kubelet's
+    /// `CreateContainerConfigError`.
+    #[error("{0}")]
+    Config(String),
     /// Anything else the runtime reports (a process that could not start, a
     /// broken connection to containerd, an invalid configuration).
     #[error("{0}")]
@@ -104,6 +109,17 @@ pub trait Runtime: Send + Sync {
 
     /// The runtime's name and version.
     async fn version(&self) -> Result<RuntimeVersion>;
+
+    /// Every RuntimeClass handler served (more than one behind a
+    /// [`crate::Dispatch`]), the default first.
+    fn handlers(&self) -> Vec<String> {
+        vec![self.handler().to_owned()]
+    }
+
+    /// The name and version of every runtime served, the default first.
+    async fn versions(&self) -> Vec<RuntimeVersion> {
+        self.version().await.into_iter().collect()
+    }
 
     /// Creates and starts a pod sandbox (network namespace, address, the
     /// pod-level resources) and returns its id.

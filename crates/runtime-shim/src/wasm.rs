@@ -30,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use engine::{Program, TICK, WasmEngine};
 pub use exec::{Exit, KILLED, RunSpec, TRAPPED, instantiate_only};
-pub use image::{ImageStore, PullAuth};
+pub use image::{
+    ImageStore, PullAuth, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, push as push_image,
+};
 
 use crate::config::{ContainerConfig, PodSandboxConfig};
 use crate::cri_log::{DEFAULT_MAX_SIZE, LogFile};

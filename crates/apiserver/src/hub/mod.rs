@@ -40,6 +40,24 @@ pub enum HubError {
     Session(#[from] session::SessionError),
 }
 
+/// The live node-link connection of each node, by node name.
+#[derive(Clone, Default)]
+pub struct NodeConnections(Arc<Mutex<HashMap<String, Connection>>>);
+
+impl std::ops::Deref for NodeConnections {
+    type Target = Mutex<HashMap<String, Connection>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl NodeConnections {
+    /// The connection of `node`, if it is connected now.
+    pub fn get(&self, node: &str) -> Option<Connection> {
+        lock(&self.0).get(node).cloned()
+    }
+}
+
 /// Signs a node's CSR: `(node, csr_pem) -> cert_pem`.
 pub type CsrSigner = Box<dyn Fn(&str, &str) -> Result<String, String> + Send + Sync>;
 
@@ -53,8 +71,8 @@ pub struct Shared {
     /// applied under its node's lock, so a replacing connection's welcome
     /// waits for the old connection's batch to finish.
     inboxes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Inbox>>>>,
-    /// The live connection of each node.
-    sessions: Mutex<HashMap<String, Connection>>,
+    /// The live connection of each node (shared with the API handlers).
+    sessions: NodeConnections,
 }
 
 impl Shared {
@@ -89,6 +107,7 @@ impl Hub {
             source: e.into(),
         })?;
         let signer = pki.clone();
+        let nodes = api.nodes.clone();
         let shared = Arc::new(Shared {
             index: IndexHandle::start(api.store.clone(), shutdown.clone()),
             server_version: api.version.brink_version.clone(),
@@ -97,7 +116,7 @@ impl Hub {
                 crate::join::sign_node_csr(&signer, node, csr).map_err(|e| e.to_string())
             }),
             inboxes: Mutex::default(),
-            sessions: Mutex::default(),
+            sessions: nodes,
         });
         tokio::spawn(accept_loop(shared.clone(), endpoint, shutdown));
         info!(%addr, "node link listening (QUIC)");

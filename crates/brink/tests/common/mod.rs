@@ -2,6 +2,8 @@
 //! the real kubectl binaries.
 #![allow(dead_code)]
 
+pub mod wasm;
+
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::net::TcpListener;
@@ -34,7 +36,7 @@ pub fn free_udp_port() -> u16 {
         .unwrap_or(0)
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -9,7 +9,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use api::link::{Delta, Down, Hello, StreamOpen, StreamReply, SyncRequest, Up};
+use api::link::{
+    Delta, Down, Hello, LinkError, LogsRequest, StreamOpen, StreamReply, SyncRequest, Up,
+};
 use link::backoff::Backoff;
 use link::sync::merge_frames;
 use link::transport::{FramedRecv, FramedSend, TransportError, accept_bi, open_bi};
@@ -32,6 +34,11 @@ pub enum FromLink {
     SyncState(oneshot::Sender<(u64, Vec<String>)>),
     /// A complete delta (all frames merged) or a live change.
     Delta(Delta),
+    /// Where the log a `kubectl logs` request asks for is.
+    Logs(
+        LogsRequest,
+        oneshot::Sender<Result<crate::logs::LogSource, LinkError>>,
+    ),
     /// The hub applied every uplink item up to this seq.
     Ack(u64),
     /// A renewed certificate for the key sent with the CSR.
@@ -275,7 +282,7 @@ async fn serve_connection(
         r = writer => r,
         r = reader => r,
         r = sync_reader(sync_recv, to_agent) => r,
-        r = serve_opened(conn) => r,
+        r = serve_opened(conn, to_agent) => r,
     }
 }
 
@@ -310,24 +317,57 @@ async fn sync_reader(
 }
 
 /// Streams the hub opens on our connection.
-async fn serve_opened(conn: &Connection) -> Result<(), ConnError> {
+async fn serve_opened(
+    conn: &Connection,
+    to_agent: &mpsc::Sender<FromLink>,
+) -> Result<(), ConnError> {
     loop {
         let (send, recv) = accept_bi(conn).await?;
-        tokio::spawn(serve_stream(send, recv));
+        tokio::spawn(serve_stream(send, recv, to_agent.clone()));
     }
 }
 
-async fn serve_stream(mut send: FramedSend, mut recv: FramedRecv) {
+fn failed(code: u16, message: String) -> StreamReply {
+    StreamReply::Failed(LinkError { code, message })
+}
+
+async fn serve_stream(
+    mut send: FramedSend,
+    mut recv: FramedRecv,
+    to_agent: mpsc::Sender<FromLink>,
+) {
     let reply = match recv.expect::<Down>().await {
         Ok(Down::Open(StreamOpen::Ping { nonce })) => StreamReply::Pong { nonce },
-        Ok(Down::Open(StreamOpen::Logs(_))) => StreamReply::Failed(api::link::LinkError {
-            code: 501,
-            message: "logs are not served by this runtime yet".into(),
-        }),
-        Ok(other) => StreamReply::Failed(api::link::LinkError {
-            code: 400,
-            message: format!("unexpected {other:?}"),
-        }),
+        Ok(Down::Open(StreamOpen::Logs(req))) => {
+            let (tx, rx) = oneshot::channel();
+            let source = match to_agent.send(FromLink::Logs(req.clone(), tx)).await {
+                Ok(()) => rx.await.unwrap_or_else(|_| {
+                    Err(LinkError {
+                        code: 503,
+                        message: "the agent is stopping".into(),
+                    })
+                }),
+                Err(_) => Err(LinkError {
+                    code: 503,
+                    message: "the agent is stopping".into(),
+                }),
+            };
+            match source {
+                Ok(src) => {
+                    if send.send(&Up::Reply(StreamReply::Streaming)).await.is_err() {
+                        return;
+                    }
+                    let mut raw = send.into_inner();
+                    if let Err(e) = crate::logs::serve(&mut raw, src, &req).await {
+                        debug!(error = %e, pod = %req.pod, "log stream ended");
+                    }
+                    let _ = raw.finish();
+                    return;
+                }
+                Err(e) => StreamReply::Failed(e),
+            }
+        }
+        Ok(other) => failed(400, format!("unexpected {other:?}")),
         Err(e) => {
             debug!(error = %e, "bad server-opened stream");
             return;

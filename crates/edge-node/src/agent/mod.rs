@@ -49,6 +49,8 @@ pub struct AgentConfig {
     /// Overrides the hub address the server announces (NAT, relays).
     pub link_addr: Option<SocketAddr>,
     pub runtime: Arc<dyn Runtime>,
+    /// Where container logs are kept (`None`: not kept).
+    pub log_root: Option<PathBuf>,
     pub simulated: Option<SimulatedCapacity>,
     pub brink_version: String,
     /// Local UDP address of the link socket.
@@ -118,15 +120,26 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
     ));
     let mut status_cfg = NodeStatusConfig::new(cfg.node_name.clone(), cfg.data_dir.clone());
     status_cfg.extra_labels = cfg.labels.clone();
-    status_cfg.handlers = vec![cfg.runtime.handler().to_owned()];
-    if let Ok(v) = cfg.runtime.version().await {
-        status_cfg.runtime_versions = vec![(v.runtime_name, v.runtime_version)];
-    }
+    status_cfg.handlers = cfg.runtime.handlers();
+    status_cfg.runtime_versions = cfg
+        .runtime
+        .versions()
+        .await
+        .into_iter()
+        .map(|v| (v.runtime_name, v.runtime_version))
+        .collect();
     status_cfg.brink_version = cfg.brink_version.clone();
     status_cfg.addresses = vec![("InternalIP".into(), host_ip.clone())];
     status_cfg.simulated = cfg.simulated;
     let (reports_tx, reports) = mpsc::unbounded_channel();
-    let pods = PodManager::new(cfg.runtime.clone(), host_ip, reports_tx, shutdown.clone());
+    let pods = PodManager::new(
+        cfg.runtime.clone(),
+        host_ip,
+        cfg.log_root.clone(),
+        reports_tx,
+        shutdown.clone(),
+    )
+    .with_objects(Arc::new(db.clone()));
     let (items, next_seq) = db.outbox_load()?;
     let mut agent = Agent {
         db,
@@ -226,6 +239,9 @@ impl Agent {
                 self.pump();
             }
             FromLink::Delta(delta) => self.on_delta(&delta)?,
+            FromLink::Logs(req, reply) => {
+                let _ = reply.send(self.pods.log_source(&req));
+            }
             FromLink::CertRenewed { cert_pem, key_pem } => {
                 match join::store_renewed(&self.data_dir, &cert_pem, &key_pem) {
                     Ok(()) => {

@@ -100,7 +100,8 @@ async fn follow_ends_when_the_container_stops() {
     let path = dir.path().join("c/0.log");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, LOG).unwrap();
-    let running = serde_json::json!({"containerStatuses": [{"name": "c", "state": {"running": {}}}]});
+    let running =
+        serde_json::json!({"containerStatuses": [{"name": "c", "state": {"running": {}}}]});
     let (tx, rx) = watch::channel(Some(running));
     let src = LogSource {
         path: path.clone(),
@@ -116,10 +117,14 @@ async fn follow_ends_when_the_container_stops() {
         out
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
     std::io::Write::write_all(&mut f, b"2026-12-05T10:00:05.000000000Z stdout F five\n").unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let exited = serde_json::json!({"containerStatuses": [{"name": "c", "state": {"terminated": {}}}]});
+    let exited =
+        serde_json::json!({"containerStatuses": [{"name": "c", "state": {"terminated": {}}}]});
     tx.send(Some(exited)).unwrap();
     std::io::Write::write_all(&mut f, b"2026-12-05T10:00:06.000000000Z stdout F six\n").unwrap();
     let out = tokio::time::timeout(Duration::from_secs(5), task)

@@ -147,6 +147,7 @@ impl PodManager {
     pub fn new(
         runtime: Arc<dyn Runtime>,
         host_ip: String,
+        log_root: Option<std::path::PathBuf>,
         reports: mpsc::UnboundedSender<PodReport>,
         shutdown: CancellationToken,
     ) -> Self {
@@ -165,10 +166,19 @@ impl PodManager {
                 shutdown,
                 host_ip: host_ip.into(),
                 clock: Clock::new(),
+                log_root: log_root.map(Into::into),
+                objects: Arc::new(super::worker::NoObjects),
             },
             pods: HashMap::new(),
             tasks,
         }
+    }
+
+    /// Resolves `valueFrom` ConfigMap and Secret references from `objects`
+    /// (the agent's local database) for pods synced from now on.
+    pub fn with_objects(mut self, objects: Arc<dyn super::env::Objects>) -> Self {
+        self.shared.objects = objects;
+        self
     }
 
     /// The desired pod, new or changed. A set `metadata.deletionTimestamp`
@@ -238,6 +248,48 @@ impl PodManager {
     pub fn status(&self, namespace: &str, name: &str) -> Option<Value> {
         let entry = self.pods.get(&(namespace.to_owned(), name.to_owned()))?;
         entry.status.borrow().clone()
+    }
+
+    /// Where the log a `kubectl logs` request asks for is, with the pod's
+    /// status to follow it by.
+    pub fn log_source(
+        &self,
+        req: &api::link::LogsRequest,
+    ) -> Result<crate::logs::LogSource, api::link::LinkError> {
+        let not_found = |message: String| api::link::LinkError { code: 404, message };
+        let entry = self
+            .pods
+            .get(&(req.namespace.clone(), req.pod.clone()))
+            .ok_or_else(|| not_found(format!("pod {:?} is not on this node", req.pod)))?;
+        let root = self.shared.log_root.as_deref().ok_or_else(|| {
+            not_found("this node keeps no container logs (simulated node)".into())
+        })?;
+        let dir = root.join(format!("{}_{}_{}", req.namespace, req.pod, entry.uid));
+        let path = crate::logs::pick(&dir, req).map_err(|e| {
+            // say why, as the kubelet does, when the container waits
+            let waiting = entry.status.borrow().as_ref().and_then(|s| {
+                let cs = s.get("containerStatuses")?.as_array()?;
+                let c = cs.iter().find(|c| c["name"] == req.container.as_str())?;
+                c.pointer("/state/waiting/reason")?
+                    .as_str()
+                    .map(str::to_owned)
+            });
+            match waiting {
+                Some(reason) if !req.previous => api::link::LinkError {
+                    code: 400,
+                    message: format!(
+                        "container {:?} in pod {:?} is waiting to start: {reason}",
+                        req.container, req.pod
+                    ),
+                },
+                _ => e,
+            }
+        })?;
+        Ok(crate::logs::LogSource {
+            path,
+            container: req.container.clone(),
+            status: entry.status.clone(),
+        })
     }
 
     /// The uid of the pod managed under namespace/name.

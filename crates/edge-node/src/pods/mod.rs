@@ -8,11 +8,13 @@
 //! - [`PodManager`]: what the agent calls (`sync`, `remove`, `join`) and the
 //!   [`PodReport`]s it gets back.
 //!
-//! Not yet here: probes (containers are ready when running), restartable init
-//! containers ("sidecars"), `valueFrom` environment variables, and `$(VAR)`
-//! expansion.
+//! - [`env`]: a container's environment (`envFrom`, `valueFrom`, `$(VAR)`).
+//!
+//! Not yet here: probes (containers are ready when running) and restartable
+//! init containers ("sidecars").
 
 pub mod backoff;
+pub mod env;
 pub mod lifecycle;
 mod manager;
 pub mod qos;

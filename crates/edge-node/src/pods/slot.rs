@@ -192,6 +192,7 @@ impl Slot {
         self.retry_at = Some(now + delay);
         let reason = match err {
             RuntimeError::Image { .. } => "ErrImagePull",
+            RuntimeError::Config(_) => "CreateContainerConfigError",
             _ => "CreateContainerError",
         };
         self.view.waiting = Some(Waiting {

@@ -62,7 +62,13 @@ impl Node {
         let sim = SimRuntime::new();
         let (tx, reports) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();
-        let pods = PodManager::new(Arc::new(sim.clone()), HOST_IP.into(), tx, shutdown.clone());
+        let pods = PodManager::new(
+            Arc::new(sim.clone()),
+            HOST_IP.into(),
+            None,
+            tx,
+            shutdown.clone(),
+        );
         Node {
             sim,
             pods,

@@ -48,6 +48,19 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     pub host_ip: Arc<str>,
     pub clock: Clock,
+    /// Where container logs go (`None`: not kept, as on simulated nodes).
+    pub log_root: Option<Arc<std::path::Path>>,
+    /// The ConfigMaps and Secrets the node holds (for `valueFrom`).
+    pub objects: Arc<dyn super::env::Objects>,
+}
+
+/// A node that holds no objects.
+pub(crate) struct NoObjects;
+
+impl super::env::Objects for NoObjects {
+    fn get(&self, _key: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// How the worker's loop ended early.
@@ -105,7 +118,7 @@ impl Worker {
         control: mpsc::UnboundedReceiver<Control>,
         status_tx: watch::Sender<Option<Value>>,
     ) -> Worker {
-        let sandbox_config = PodSandboxConfig::from_pod(&pod, 0, None);
+        let sandbox_config = PodSandboxConfig::from_pod(&pod, 0, shared.log_root.as_deref());
         let last_status = last_status.filter(Value::is_object);
         let prev = last_status.as_ref();
         let adopted_final = prev

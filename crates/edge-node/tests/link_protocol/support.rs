@@ -112,6 +112,7 @@ impl Server {
             labels: BTreeMap::new(),
             link_addr,
             runtime: Arc::new(runtime_shim::SimRuntime::new()),
+            log_root: None,
             simulated: Some(capacity()),
             brink_version: "test".into(),
             bind: "127.0.0.1:0".parse()?,

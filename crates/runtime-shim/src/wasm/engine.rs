@@ -149,7 +149,7 @@ impl WasmEngine {
             }
         }
         let started = std::time::Instant::now();
-        let (program, serialized) = if wasmparser_is_component(bytes) {
+        let (program, serialized) = if is_component(bytes) {
             let c = Component::new(&self.engine, bytes).map_err(invalid)?;
             let s = c.serialize().map_err(invalid)?;
             (self.command(&c)?, s)
@@ -218,7 +218,7 @@ fn invalid(e: wasmtime::Error) -> WasmError {
 }
 
 /// Whether `bytes` is a component (layer 1) rather than a core module.
-fn wasmparser_is_component(bytes: &[u8]) -> bool {
+pub fn is_component(bytes: &[u8]) -> bool {
     // Preamble: "\0asm", then a 2-byte version and a 2-byte layer.
     bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
 }

@@ -192,22 +192,8 @@ impl ImageStore {
         let reference: Reference = image
             .parse()
             .map_err(|e| PullError::Invalid(format!("invalid image reference: {e}")))?;
-        let registry = reference.resolve_registry().to_owned();
-        let mut insecure = self.insecure.clone();
-        if is_loopback(&registry) {
-            insecure.push(registry.clone());
-        }
-        let client = Client::new(ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(insecure),
-            platform_resolver: Some(Box::new(wasm_platform)),
-            connect_timeout: Some(std::time::Duration::from_secs(10)),
-            read_timeout: Some(std::time::Duration::from_secs(60)),
-            ..Default::default()
-        });
-        let auth = match auth {
-            Some(a) => RegistryAuth::Basic(a.username.clone(), a.password.clone()),
-            None => RegistryAuth::Anonymous,
-        };
+        let client = registry_client(&reference, &self.insecure);
+        let auth = registry_auth(auth);
         let started = std::time::Instant::now();
         let (manifest, manifest_digest) = client
             .pull_image_manifest(&reference, &auth)
@@ -319,6 +305,77 @@ impl ImageStore {
             &serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?,
         )
     }
+}
+
+/// A client for the registry of `reference`: plain HTTP on loopback and
+/// for the registries listed `insecure`, HTTPS otherwise.
+fn registry_client(reference: &Reference, insecure: &[String]) -> Client {
+    let registry = reference.resolve_registry().to_owned();
+    let mut insecure = insecure.to_vec();
+    if is_loopback(&registry) {
+        insecure.push(registry);
+    }
+    Client::new(ClientConfig {
+        protocol: ClientProtocol::HttpsExcept(insecure),
+        platform_resolver: Some(Box::new(wasm_platform)),
+        connect_timeout: Some(std::time::Duration::from_secs(10)),
+        read_timeout: Some(std::time::Duration::from_secs(60)),
+        ..Default::default()
+    })
+}
+
+fn registry_auth(auth: Option<&PullAuth>) -> RegistryAuth {
+    match auth {
+        Some(a) => RegistryAuth::Basic(a.username.clone(), a.password.clone()),
+        None => RegistryAuth::Anonymous,
+    }
+}
+
+/// Media type of the config of a wasm OCI artifact.
+pub const WASM_CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
+/// Media type of the wasm layer of a wasm OCI artifact.
+pub const WASM_LAYER_MEDIA_TYPE: &str = "application/wasm";
+
+/// Pushes a wasm module or component to `image` as a wasm OCI artifact (one
+/// `application/wasm` layer; config `os` is `wasip1` for a module, `wasip2`
+/// for a component). Returns the manifest's URL.
+pub async fn push(
+    image: &str,
+    wasm: &[u8],
+    insecure: &[String],
+    auth: Option<&PullAuth>,
+) -> Result<String, RuntimeError> {
+    if !looks_like_wasm(wasm) {
+        return Err(image_err(image, "not a WebAssembly module or component"));
+    }
+    let reference: Reference = image
+        .parse()
+        .map_err(|e| image_err(image, format!("invalid image reference: {e}")))?;
+    let digest = format!("sha256:{}", sha256_hex(wasm));
+    let os = if super::engine::is_component(wasm) {
+        "wasip2"
+    } else {
+        "wasip1"
+    };
+    let config = serde_json::json!({
+        "created": jiff::Timestamp::now().to_string(),
+        "architecture": "wasm",
+        "os": os,
+        "layerDigests": [digest],
+    });
+    let layer =
+        oci_client::client::ImageLayer::new(wasm.to_vec(), WASM_LAYER_MEDIA_TYPE.to_owned(), None);
+    let config = oci_client::client::Config::new(
+        serde_json::to_vec(&config).map_err(|e| image_err(image, e.to_string()))?,
+        WASM_CONFIG_MEDIA_TYPE.to_owned(),
+        None,
+    );
+    let client = registry_client(&reference, insecure);
+    let pushed = client
+        .push(&reference, &[layer], config, &registry_auth(auth), None)
+        .await
+        .map_err(|e| image_err(image, PullError::from_oci(e).to_string()))?;
+    Ok(pushed.manifest_url)
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -7,6 +7,7 @@ use runtime_shim::{ContainerConfig, RuntimeError, SandboxState, SandboxStatus};
 use tokio::time::Instant;
 
 use super::{Control, Stop, Worker};
+use crate::pods::env;
 use crate::pods::lifecycle::PodState;
 use crate::pods::slot::SANDBOX_RETRY;
 
@@ -88,7 +89,33 @@ impl Worker {
         } else {
             &mut self.containers[i]
         };
-        let config = ContainerConfig::from_container(&slot.spec, slot.attempt);
+        let mut config = ContainerConfig::from_container(&slot.spec, slot.attempt);
+        let pod_ip = self
+            .sandbox
+            .as_ref()
+            .and_then(|sb| sb.ip.as_deref())
+            .unwrap_or(&self.shared.host_ip);
+        match env::container_env(
+            &self.pod,
+            &slot.spec,
+            self.shared.objects.as_ref(),
+            &self.shared.host_ip,
+            pod_ip,
+        ) {
+            Ok(vars) => {
+                config.command = config
+                    .command
+                    .iter()
+                    .map(|c| env::expand(c, &vars))
+                    .collect();
+                config.args = config.args.iter().map(|a| env::expand(a, &vars)).collect();
+                config.env = vars;
+            }
+            Err(message) => {
+                tracing::warn!(container = %config.name, %message, "cannot build the container's environment");
+                return slot.create_failed(&RuntimeError::Config(message), Instant::now());
+            }
+        }
         let id = match runtime
             .create_container(sandbox_id, &config, &self.sandbox_config)
             .await
@@ -197,6 +224,13 @@ impl Worker {
             if let Err(err) = self.shared.runtime.remove_pod_sandbox(&sb.id).await {
                 tracing::warn!(sandbox = %sb.id, %err, "remove sandbox");
             }
+        }
+        // the pod is gone: so are its logs (as the kubelet removes them)
+        if let Some(dir) = &self.sandbox_config.log_directory
+            && let Err(err) = tokio::fs::remove_dir_all(dir).await
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %dir.display(), %err, "remove pod logs");
         }
     }
 }

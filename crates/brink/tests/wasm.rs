@@ -1,0 +1,213 @@
+//! End-to-end: wasm pods (`runtimeClassName: wasmtime`) on a `brink agent`,
+//! images pulled from Debian's `docker-registry` on loopback, driven with
+//! the real kubectl.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::wasm::{Registry, guest};
+use common::{Agent, Kubectl, Server, eventually};
+use serde_json::Value;
+
+fn json(k: &Kubectl, args: &[&str]) -> Value {
+    let mut full = args.to_vec();
+    full.extend(["-o", "json"]);
+    serde_json::from_str(&k.ok(&full)).expect("kubectl printed JSON")
+}
+
+fn pod(name: &str, image: &str, restart: &str, env: &[(&str, &str)], extra: &str) -> String {
+    let env: String = env
+        .iter()
+        .map(|(k, v)| format!("\n    - {{name: {k}, value: \"{v}\"}}"))
+        .collect();
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  nodeName: edge-wasm\n  runtimeClassName: wasmtime\n  restartPolicy: {restart}\n  containers:\n  - name: main\n    image: {image}\n    args: [\"one\", \"two\"]\n    env:\n    - {{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}{env}\n{extra}"
+    )
+}
+
+fn container_state(k: &Kubectl, pod: &str) -> Value {
+    k.run(&["get", "pod", pod, "-o", "json"])
+        .stdout
+        .parse::<Value>()
+        .ok()
+        .and_then(|p| p.pointer("/status/containerStatuses/0").cloned())
+        .unwrap_or(Value::Null)
+}
+
+fn wait_for(k: &Kubectl, pod: &str, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let ok = eventually(Duration::from_secs(60), || f(&container_state(k, pod)));
+    assert!(
+        ok,
+        "pod {pod} never {what}: {}",
+        k.run(&["get", "pod", pod, "-o", "yaml"]).stdout
+    );
+    container_state(k, pod)
+}
+
+struct Cluster {
+    server: Server,
+    agent: Agent,
+    registry: Registry,
+}
+
+fn cluster() -> Cluster {
+    let registry = Registry::start().unwrap();
+    let server = Server::start().unwrap();
+    let agent = Agent::start(&server, "edge-wasm", &[]).unwrap();
+    let k = server.kubectl("1.33");
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            k.run(&[
+                "get",
+                "node",
+                "edge-wasm",
+                "-o",
+                "jsonpath={.status.runtimeHandlers[*].name}",
+            ])
+            .stdout
+            .contains("wasmtime")
+        }),
+        "node never offered wasmtime"
+    );
+    Cluster {
+        server,
+        agent,
+        registry,
+    }
+}
+
+#[test]
+fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
+    let c = cluster();
+    let image = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let k = c.server.kubectl("1.33");
+    let f = k.file(
+        "hello.yaml",
+        &pod("hello", &image, "Never", &[("GREETING", "hi")], ""),
+    );
+    k.ok(&["apply", "-f", &f]);
+    let state = wait_for(&k, "hello", "completed", |s| {
+        s.pointer("/state/terminated/reason").is_some()
+    });
+    assert_eq!(state["state"]["terminated"]["exitCode"], 0, "{state}");
+    assert_eq!(state["state"]["terminated"]["reason"], "Completed");
+    assert!(
+        state["imageID"]
+            .as_str()
+            .is_some_and(|i| i.contains("@sha256:")),
+        "{state}"
+    );
+    let phase = json(&k, &["get", "pod", "hello"])["status"]["phase"].clone();
+    assert_eq!(phase, "Succeeded");
+    // the same logs through every kubectl generation
+    for v in ["1.27", "1.33"] {
+        let out = c.server.kubectl(v).ok(&["logs", "hello"]);
+        assert_eq!(out, "hi from hello on wasm\nargs: one two\n", "kubectl {v}");
+    }
+    let ts = k.ok(&["logs", "hello", "--timestamps", "--tail", "1"]);
+    let (stamp, line) = ts.trim_end().split_once(' ').unwrap();
+    assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{ts}");
+    assert_eq!(line, "args: one two");
+    let err = k.fails(&["logs", "hello", "-c", "nope"]);
+    assert!(
+        err.contains("container nope is not valid for pod hello"),
+        "{err}"
+    );
+}
+
+#[test]
+fn failing_commands_restart_with_back_off_and_logs_follow_each_run() {
+    let c = cluster();
+    let image = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let k = c.server.kubectl("1.33");
+    let f = k.file(
+        "crash.yaml",
+        &pod(
+            "crash",
+            &image,
+            "OnFailure",
+            &[("COUNT", "4"), ("SLEEP_MS", "300"), ("EXIT_CODE", "1")],
+            "",
+        ),
+    );
+    k.ok(&["apply", "-f", &f]);
+    wait_for(&k, "crash", "ran", |s| {
+        s.pointer("/state/running").is_some() || s["restartCount"].as_i64() > Some(0)
+    });
+    // -f ends when the run ends, with everything the run wrote
+    let started = Instant::now();
+    let out = k.ok(&["logs", "-f", "crash"]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(out.ends_with("failing as asked (EXIT_CODE)\n"), "{out}");
+    let state = wait_for(&k, "crash", "restarted twice", |s| {
+        s["restartCount"].as_i64() >= Some(2)
+    });
+    assert_eq!(state["lastState"]["terminated"]["exitCode"], 1, "{state}");
+    let waiting = wait_for(&k, "crash", "backed off", |s| {
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("CrashLoopBackOff")
+    });
+    assert!(
+        waiting["state"]["waiting"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("back-off")),
+        "{waiting}"
+    );
+    let previous = k.ok(&["logs", "crash", "--previous"]);
+    assert!(previous.contains("line 4\nfailing as asked"), "{previous}");
+    assert_eq!(
+        k.ok(&["logs", "crash", "--previous", "--tail", "2"]),
+        "line 4\nfailing as asked (EXIT_CODE)\n"
+    );
+}
+
+#[test]
+fn memory_limits_oom_kill_and_bad_images_say_why() {
+    let c = cluster();
+    let image = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let text = c
+        .registry
+        .push_layer(b"#!/bin/sh\necho not wasm\n", "script:1")
+        .unwrap();
+    let missing = format!("{}/brink/missing:1", c.registry.addr);
+    let k = c.server.kubectl("1.33");
+    let limits = "    resources:\n      limits:\n        memory: 16Mi\n";
+    let yaml = [
+        pod("hog", &image, "Never", &[("ALLOC_MB", "64")], limits),
+        pod("small", &image, "Never", &[("ALLOC_MB", "4")], limits),
+        pod("script", &text, "Never", &[], ""),
+        pod("missing", &missing, "Never", &[], ""),
+    ]
+    .join("---\n");
+    let f = k.file("mixed.yaml", &yaml);
+    k.ok(&["apply", "-f", &f]);
+    let hog = wait_for(&k, "hog", "ended", |s| {
+        s.pointer("/state/terminated").is_some()
+    });
+    assert_eq!(hog["state"]["terminated"]["reason"], "OOMKilled", "{hog}");
+    assert_eq!(hog["state"]["terminated"]["exitCode"], 137);
+    let small = wait_for(&k, "small", "ended", |s| {
+        s.pointer("/state/terminated").is_some()
+    });
+    assert_eq!(small["state"]["terminated"]["exitCode"], 0, "{small}");
+    assert!(k.ok(&["logs", "small"]).starts_with("allocated 4 MiB\n"));
+    let script = wait_for(&k, "script", "failed to pull", |s| {
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ErrImagePull")
+    });
+    let msg = script["state"]["waiting"]["message"].as_str().unwrap_or("");
+    assert!(msg.contains("no WebAssembly module or component"), "{msg}");
+    let missing = wait_for(&k, "missing", "failed to pull", |s| {
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ErrImagePull")
+    });
+    let msg = missing["state"]["waiting"]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        msg.contains("manifest unknown"),
+        "the registry's message: {msg}"
+    );
+    let err = k.fails(&["logs", "missing"]);
+    assert!(err.contains("is waiting to start: ErrImagePull"), "{err}");
+    // the agent's log names the pulls; nothing was retried without back-off
+    let _ = c.agent.log();
+}

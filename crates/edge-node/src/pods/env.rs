@@ -1,0 +1,243 @@
+//! A container's environment as the kubelet builds it: `envFrom` sources
+//! first, then `env` in order, with `valueFrom` resolved from the downward
+//! API (`fieldRef`, `resourceFieldRef`) and from the ConfigMaps and Secrets
+//! the node holds, and `$(VAR)` references expanded in values, `command`
+//! and `args`. Pure: objects come through [`Objects`].
+
+use base64::Engine as _;
+use serde_json::Value;
+
+/// The objects a node holds, by store key (`/core/configmaps/NS/NAME`).
+pub trait Objects: Send + Sync {
+    fn get(&self, key: &str) -> Option<Value>;
+}
+
+/// Why a container's configuration cannot be built (the kubelet's
+/// `CreateContainerConfigError`).
+pub type ConfigError = String;
+
+fn field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// `key` of a ConfigMap or Secret, decoded to text (Secrets are base64).
+fn object_key(
+    objects: &dyn Objects,
+    ns: &str,
+    kind: &str,
+    name: &str,
+    key: &str,
+) -> Result<Option<String>, ConfigError> {
+    let plural = if kind == "Secret" {
+        "secrets"
+    } else {
+        "configmaps"
+    };
+    let obj = objects
+        .get(&format!("/core/{plural}/{ns}/{name}"))
+        .ok_or_else(|| format!("{} {name:?} not found", kind.to_lowercase()))?;
+    if let Some(v) = obj
+        .pointer(&format!("/data/{}", escape(key)))
+        .and_then(Value::as_str)
+    {
+        return Ok(Some(if kind == "Secret" {
+            decode_secret(v)?
+        } else {
+            v.to_owned()
+        }));
+    }
+    if kind == "Secret" {
+        return Ok(obj
+            .pointer(&format!("/stringData/{}", escape(key)))
+            .and_then(Value::as_str)
+            .map(str::to_owned));
+    }
+    Ok(obj
+        .pointer(&format!("/binaryData/{}", escape(key)))
+        .and_then(Value::as_str)
+        .map(decode_secret)
+        .transpose()?)
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn decode_secret(v: &str) -> Result<String, ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(v)
+        .map_err(|e| format!("invalid base64 data: {e}"))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `metadata.labels['k']` and the other downward API field paths.
+fn field_ref(pod: &Value, path: &str, host_ip: &str, pod_ip: &str) -> Result<String, ConfigError> {
+    let meta = &pod["metadata"];
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    if let Some(rest) = path
+        .strip_prefix("metadata.labels['")
+        .or_else(|| path.strip_prefix("metadata.annotations['"))
+    {
+        let key = rest.trim_end_matches("']");
+        let map = if path.starts_with("metadata.labels") {
+            "labels"
+        } else {
+            "annotations"
+        };
+        return Ok(text(&meta[map][key]));
+    }
+    Ok(match path {
+        "metadata.name" => text(&meta["name"]),
+        "metadata.namespace" => text(&meta["namespace"]),
+        "metadata.uid" => text(&meta["uid"]),
+        "spec.nodeName" => text(&pod["spec"]["nodeName"]),
+        "spec.serviceAccountName" => text(&pod["spec"]["serviceAccountName"]),
+        "status.hostIP" | "status.hostIPs" => host_ip.to_owned(),
+        "status.podIP" | "status.podIPs" => pod_ip.to_owned(),
+        other => return Err(format!("unsupported fieldRef fieldPath {other:?}")),
+    })
+}
+
+/// `limits.cpu` and the other resource fields, in units of the divisor.
+fn resource_ref(container: &Value, r: &Value) -> Result<String, ConfigError> {
+    let resource = field(r, "resource").unwrap_or("");
+    let (section, name) = resource
+        .split_once('.')
+        .ok_or_else(|| format!("unsupported resourceFieldRef resource {resource:?}"))?;
+    let value = container
+        .pointer(&format!("/resources/{section}/{name}"))
+        .and_then(Value::as_str)
+        .and_then(api::defaults::parse_quantity);
+    let divisor = field(r, "divisor")
+        .and_then(api::defaults::parse_quantity)
+        .filter(|d| *d > 0)
+        .unwrap_or(api::defaults::QUANTITY_UNIT);
+    Ok(match value {
+        // like the kubelet: round up to a whole number of divisors
+        Some(v) => ((v + divisor - 1) / divisor).to_string(),
+        // no limit: the node's allocatable (unknown here: 0 means unlimited)
+        None => "0".into(),
+    })
+}
+
+/// Expands `$(VAR)` from `env` (`$$` escapes); unknown references stay as written.
+pub fn expand(s: &str, env: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else if let Some(body) = after.strip_prefix('(')
+            && let Some(end) = body.find(')')
+        {
+            let name = &body[..end];
+            match env.iter().rev().find(|(k, _)| k == name) {
+                Some((_, v)) => out.push_str(v),
+                None => {
+                    out.push_str("$(");
+                    out.push_str(name);
+                    out.push(')');
+                }
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The environment of `container` (an element of the pod's container lists).
+pub fn container_env(
+    pod: &Value,
+    container: &Value,
+    objects: &dyn Objects,
+    host_ip: &str,
+    pod_ip: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let ns = pod
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let mut env: Vec<(String, String)> = Vec::new();
+    for src in container
+        .get("envFrom")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let prefix = field(src, "prefix").unwrap_or("");
+        let (kind, plural, r) = match (src.get("configMapRef"), src.get("secretRef")) {
+            (Some(r), _) => ("ConfigMap", "configmaps", r),
+            (_, Some(r)) => ("Secret", "secrets", r),
+            _ => continue,
+        };
+        let name = field(r, "name").unwrap_or("");
+        let optional = r.get("optional").and_then(Value::as_bool) == Some(true);
+        let Some(obj) = objects.get(&format!("/core/{plural}/{ns}/{name}")) else {
+            if optional {
+                continue;
+            }
+            return Err(format!("{} {name:?} not found", kind.to_lowercase()));
+        };
+        if let Some(data) = obj.get("data").and_then(Value::as_object) {
+            for (k, v) in data {
+                let v = v.as_str().unwrap_or("");
+                let v = if kind == "Secret" {
+                    decode_secret(v)?
+                } else {
+                    v.to_owned()
+                };
+                env.push((format!("{prefix}{k}"), v));
+            }
+        }
+    }
+    for var in container
+        .get("env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = field(var, "name") else {
+            continue;
+        };
+        let value = match var.get("valueFrom") {
+            None => expand(field(var, "value").unwrap_or(""), &env),
+            Some(from) => {
+                if let Some(f) = from.get("fieldRef") {
+                    field_ref(pod, field(f, "fieldPath").unwrap_or(""), host_ip, pod_ip)?
+                } else if let Some(r) = from.get("resourceFieldRef") {
+                    resource_ref(container, r)?
+                } else {
+                    let (kind, r) = match (from.get("configMapKeyRef"), from.get("secretKeyRef")) {
+                        (Some(r), _) => ("ConfigMap", r),
+                        (_, Some(r)) => ("Secret", r),
+                        _ => return Err(format!("env {name}: unsupported valueFrom")),
+                    };
+                    let obj = field(r, "name").unwrap_or("");
+                    let key = field(r, "key").unwrap_or("");
+                    let optional = r.get("optional").and_then(Value::as_bool) == Some(true);
+                    match object_key(objects, ns, kind, obj, key) {
+                        Ok(Some(v)) => v,
+                        Ok(None) if optional => continue,
+                        Err(_) if optional => continue,
+                        Ok(None) => {
+                            return Err(format!("couldn't find key {key} in {kind} {ns}/{obj}"));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        };
+        env.push((name.to_owned(), value));
+    }
+    Ok(env)
+}
+
+#[cfg(test)]
+mod tests;
