@@ -211,3 +211,134 @@ fn memory_limits_oom_kill_and_bad_images_say_why() {
     // the agent's log names the pulls; nothing was retried without back-off
     let _ = c.agent.log();
 }
+
+/// A GET over plain HTTP/1.1; the body, or `None` if nothing answers.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let (head, body) = out.split_once("\r\n\r\n")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return Some(body.to_owned());
+    }
+    // chunked: SIZE\r\nDATA\r\n ... 0\r\n\r\n
+    let mut rest = body;
+    let mut text = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n")?;
+        let n = usize::from_str_radix(size.trim(), 16).ok()?;
+        if n == 0 {
+            return Some(text);
+        }
+        text.push_str(after.get(..n)?);
+        rest = after.get(n + 2..)?;
+    }
+}
+
+#[test]
+fn wasi_http_components_serve_their_ports_and_stop_gracefully() {
+    let c = cluster();
+    let image = c
+        .registry
+        .push(&guest("hello_http"), "hello-http:0.1")
+        .unwrap();
+    let k = c.server.kubectl("1.33");
+    let port = common::free_port();
+    let ports = format!("    ports:\n    - containerPort: {port}\n");
+    let f = k.file(
+        "web.yaml",
+        &pod("web", &image, "Always", &[("GREETING", "howdy")], &ports),
+    );
+    k.ok(&["apply", "-f", &f]);
+    wait_for(&k, "web", "ran", |s| s.pointer("/state/running").is_some());
+    let addr = format!("127.0.0.1:{port}");
+    let mut body = None;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            body = http_get(&addr, "/greet?x=1");
+            body.is_some()
+        }),
+        "nothing answers on {addr}"
+    );
+    assert_eq!(body.as_deref(), Some("howdy from web: GET /greet?x=1\n"));
+    // one instance per request: many requests, all answered
+    for i in 0..50 {
+        assert!(http_get(&addr, &format!("/{i}")).is_some(), "request {i}");
+    }
+    // deletion: the server drains and ends with 0, well within the grace period
+    let started = Instant::now();
+    k.ok(&["delete", "pod", "web", "--wait=true", "--timeout=60s"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        http_get(&addr, "/").is_none(),
+        "still serving after deletion"
+    );
+}
+
+#[test]
+fn volumes_are_preopened_and_config_maps_update_in_place() {
+    let c = cluster();
+    let image = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let k = c.server.kubectl("1.33");
+    k.ok(&["create", "configmap", "settings", "--from-literal=mode=eco"]);
+    let extra = "    volumeMounts:\n    - {name: cfg, mountPath: /etc/cfg, readOnly: true}\n    - {name: scratch, mountPath: /scratch}\n  volumes:\n  - {name: cfg, configMap: {name: settings}}\n  - {name: scratch, emptyDir: {}}\n";
+    let f = k.file(
+        "vols.yaml",
+        &pod(
+            "vols",
+            &image,
+            "Never",
+            &[
+                ("COUNT", "60"),
+                ("SLEEP_MS", "250"),
+                ("SHOW_FILE", "/etc/cfg/mode"),
+                ("WRITE_FILE", "/scratch/out.txt"),
+            ],
+            extra,
+        ),
+    );
+    k.ok(&["apply", "-f", &f]);
+    assert!(
+        eventually(Duration::from_secs(30), || k
+            .run(&["logs", "vols"])
+            .stdout
+            .contains("/etc/cfg/mode = eco")),
+        "the configMap file is not visible: {}",
+        k.run(&["logs", "vols"]).stdout
+    );
+    assert!(k.ok(&["logs", "vols"]).contains("wrote /scratch/out.txt"));
+    k.ok(&[
+        "patch",
+        "configmap",
+        "settings",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"mode":"turbo"}}"#,
+    ]);
+    assert!(
+        eventually(Duration::from_secs(10), || k
+            .run(&["logs", "vols"])
+            .stdout
+            .contains("/etc/cfg/mode = turbo")),
+        "the configMap update never reached the pod: {}",
+        k.run(&["logs", "vols"]).stdout
+    );
+}

@@ -100,6 +100,7 @@ pub async fn run_fleet(
             link_addr: cfg.link_addr,
             runtime: Arc::new(SimRuntime::new()),
             log_root: None,
+            volume_root: None,
             simulated: Some(cfg.capacity),
             brink_version: cfg.brink_version.clone(),
             bind: cfg.bind,

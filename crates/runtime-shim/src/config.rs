@@ -3,10 +3,9 @@
 //!
 //! The builders read the Pod as JSON (`serde_json::Value`), the form the agent
 //! stores and receives over the link. Environment variables come from
-//! `env[].value` only: `valueFrom` (ConfigMap, Secret, field and resource
-//! references), `envFrom` and `$(VAR)` expansion in command, args and env need
-//! objects the runtime does not see and are resolved by the agent in a later
-//! issue; such variables are left out here.
+//! `env[].value` only, and there are no mounts: `valueFrom`, `envFrom`,
+//! `$(VAR)` expansion and volumes need objects the runtime does not see, so
+//! the agent fills `env` and `mounts` in (edge-node `pods::env`, `pods::volumes`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +96,19 @@ pub struct ContainerConfig {
     pub memory_limit: Option<u64>,
     /// `resources.limits.cpu` in millicores.
     pub cpu_limit_millis: Option<u64>,
+    /// Host folders the container sees (from its `volumeMounts`, prepared
+    /// by the agent as the kubelet prepares volumes).
+    pub mounts: Vec<Mount>,
+    /// The container's TCP `containerPort`s.
+    pub ports: Vec<u16>,
+}
+
+/// A host folder mapped into a container (CRI `Mount`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    pub host_path: PathBuf,
+    pub container_path: String,
+    pub read_only: bool,
 }
 
 impl ContainerConfig {
@@ -208,6 +220,20 @@ impl ContainerConfig {
                 )
                 .ok()
             }),
+            mounts: Vec::new(),
+            ports: container
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|p| {
+                    p.get("protocol")
+                        .and_then(Value::as_str)
+                        .is_none_or(|pr| pr == "TCP")
+                })
+                .filter_map(|p| p.get("containerPort")?.as_u64())
+                .filter_map(|p| u16::try_from(p).ok())
+                .collect(),
             image,
             command: strings(container.get("command")),
             args: strings(container.get("args")),

@@ -17,6 +17,7 @@
 mod engine;
 mod exec;
 mod image;
+mod serve;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,8 @@ struct Container {
     program: Arc<Program>,
     spec: RunSpec,
     log_path: Option<PathBuf>,
+    /// Asks a server to stop (wasm has no SIGTERM: commands ignore it).
+    term: CancellationToken,
     kill: CancellationToken,
     /// `true` once the run has ended.
     exited: watch::Receiver<bool>,
@@ -193,7 +196,13 @@ impl WasmRuntime {
             env,
             memory_limit: config.memory_limit,
             cpu_limit_millis: config.cpu_limit_millis,
-            preopens: Vec::new(),
+            preopens: config
+                .mounts
+                .iter()
+                .map(|m| (m.host_path.clone(), m.container_path.clone(), m.read_only))
+                .collect(),
+            listen: None,
+            ports: config.ports.clone(),
         }
     }
 
@@ -385,6 +394,7 @@ impl Runtime for WasmRuntime {
                 program,
                 spec,
                 log_path,
+                term: CancellationToken::new(),
                 kill: CancellationToken::new(),
                 exited,
                 exited_tx: Some(exited_tx),
@@ -396,7 +406,7 @@ impl Runtime for WasmRuntime {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
-        let (program, spec, log_path, kill, status) = {
+        let (program, spec, log_path, term, kill, status) = {
             let mut state = self.lock();
             let c = state
                 .containers
@@ -411,6 +421,7 @@ impl Runtime for WasmRuntime {
                 c.program.clone(),
                 c.spec.clone(),
                 c.log_path.clone(),
+                c.term.clone(),
                 c.kill.clone(),
                 c.status.clone(),
             )
@@ -434,7 +445,7 @@ impl Runtime for WasmRuntime {
         let this = self.clone();
         let id = id.to_owned();
         tokio::spawn(async move {
-            let exit = exec::run(&this.inner.engine, &program, &spec, &log, &kill).await;
+            let exit = exec::run(&this.inner.engine, &program, &spec, &log, &term, &kill).await;
             tracing::debug!(container = %id, code = exit.code, reason = exit.reason, "wasm container exited");
             this.finish(&id, &exit);
         });
@@ -442,7 +453,7 @@ impl Runtime for WasmRuntime {
     }
 
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
-        let (kill, mut exited) = {
+        let (term, kill, mut exited) = {
             let state = self.lock();
             let c = state
                 .containers
@@ -464,9 +475,11 @@ impl Runtime for WasmRuntime {
                 }
                 _ => return Ok(()),
             }
-            (c.kill.clone(), c.exited.clone())
+            (c.term.clone(), c.kill.clone(), c.exited.clone())
         };
-        // wasm has no SIGTERM: the guest gets the grace period to end by itself
+        // a server drains and ends; a command (no SIGTERM in wasm) gets the
+        // grace period to end by itself
+        term.cancel();
         if tokio::time::timeout(timeout, exited.wait_for(|e| *e))
             .await
             .is_err()

@@ -51,6 +51,8 @@ pub struct AgentConfig {
     pub runtime: Arc<dyn Runtime>,
     /// Where container logs are kept (`None`: not kept).
     pub log_root: Option<PathBuf>,
+    /// Where pod volumes are made (`None`: pods get no volumes).
+    pub volume_root: Option<PathBuf>,
     pub simulated: Option<SimulatedCapacity>,
     pub brink_version: String,
     /// Local UDP address of the link socket.
@@ -140,6 +142,10 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
         shutdown.clone(),
     )
     .with_objects(Arc::new(db.clone()));
+    let pods = match &cfg.volume_root {
+        Some(root) => pods.with_volume_root(root.clone()),
+        None => pods,
+    };
     let (items, next_seq) = db.outbox_load()?;
     let mut agent = Agent {
         db,
@@ -270,6 +276,15 @@ impl Agent {
 
     fn on_delta(&mut self, delta: &Delta) -> Result<(), AgentError> {
         let applied = self.db.apply_delta(delta)?;
+        let objects: Vec<String> = applied
+            .changed
+            .iter()
+            .filter(|k| !k.starts_with(POD_PREFIX))
+            .cloned()
+            .collect();
+        if !objects.is_empty() {
+            self.pods.objects_changed(&objects);
+        }
         for key in &applied.changed {
             if key.starts_with(POD_PREFIX)
                 && let Some((_, pod)) = self.db.get(key)?

@@ -20,7 +20,53 @@ fn field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// `key` of a ConfigMap or Secret, decoded to text (Secrets are base64).
+/// The ConfigMap (`kind` "ConfigMap") or Secret named `name` in `ns`.
+pub(crate) fn object(
+    objects: &dyn Objects,
+    ns: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Value, ConfigError> {
+    let plural = if kind == "Secret" {
+        "secrets"
+    } else {
+        "configmaps"
+    };
+    objects
+        .get(&format!("/core/{plural}/{ns}/{name}"))
+        .ok_or_else(|| format!("{} {name:?} not found", kind.to_lowercase()))
+}
+
+/// Every key of a ConfigMap (`data` and `binaryData`) or Secret (`data`,
+/// base64-decoded, and `stringData`) with its bytes.
+pub(crate) fn object_data(
+    obj: &Value,
+    kind: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, ConfigError> {
+    let mut out = std::collections::BTreeMap::new();
+    let entries = |section: &str| {
+        obj.get(section)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect::<Vec<_>>()
+    };
+    let (plain, encoded) = if kind == "Secret" {
+        ("stringData", "data")
+    } else {
+        ("data", "binaryData")
+    };
+    for (k, v) in entries(plain) {
+        out.insert(k, v.into_bytes());
+    }
+    for (k, v) in entries(encoded) {
+        out.insert(k, decode_base64(&v)?);
+    }
+    Ok(out)
+}
+
+/// `key` of a ConfigMap or Secret as text; `Ok(None)` if the key is missing.
 fn object_key(
     objects: &dyn Objects,
     ns: &str,
@@ -28,50 +74,25 @@ fn object_key(
     name: &str,
     key: &str,
 ) -> Result<Option<String>, ConfigError> {
-    let plural = if kind == "Secret" {
-        "secrets"
-    } else {
-        "configmaps"
-    };
-    let obj = objects
-        .get(&format!("/core/{plural}/{ns}/{name}"))
-        .ok_or_else(|| format!("{} {name:?} not found", kind.to_lowercase()))?;
-    if let Some(v) = obj
-        .pointer(&format!("/data/{}", escape(key)))
-        .and_then(Value::as_str)
-    {
-        return Ok(Some(if kind == "Secret" {
-            decode_secret(v)?
-        } else {
-            v.to_owned()
-        }));
-    }
-    if kind == "Secret" {
-        return Ok(obj
-            .pointer(&format!("/stringData/{}", escape(key)))
-            .and_then(Value::as_str)
-            .map(str::to_owned));
-    }
-    Ok(obj
-        .pointer(&format!("/binaryData/{}", escape(key)))
-        .and_then(Value::as_str)
-        .map(decode_secret)
-        .transpose()?)
+    let data = object_data(&object(objects, ns, kind, name)?, kind)?;
+    Ok(data
+        .get(key)
+        .map(|v| String::from_utf8_lossy(v).into_owned()))
 }
 
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-fn decode_secret(v: &str) -> Result<String, ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
+fn decode_base64(v: &str) -> Result<Vec<u8>, ConfigError> {
+    base64::engine::general_purpose::STANDARD
         .decode(v)
-        .map_err(|e| format!("invalid base64 data: {e}"))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|e| format!("invalid base64 data: {e}"))
 }
 
 /// `metadata.labels['k']` and the other downward API field paths.
-fn field_ref(pod: &Value, path: &str, host_ip: &str, pod_ip: &str) -> Result<String, ConfigError> {
+pub(crate) fn field_ref(
+    pod: &Value,
+    path: &str,
+    host_ip: &str,
+    pod_ip: &str,
+) -> Result<String, ConfigError> {
     let meta = &pod["metadata"];
     let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
     if let Some(rest) = path
@@ -99,7 +120,7 @@ fn field_ref(pod: &Value, path: &str, host_ip: &str, pod_ip: &str) -> Result<Str
 }
 
 /// `limits.cpu` and the other resource fields, in units of the divisor.
-fn resource_ref(container: &Value, r: &Value) -> Result<String, ConfigError> {
+pub(crate) fn resource_ref(container: &Value, r: &Value) -> Result<String, ConfigError> {
     let resource = field(r, "resource").unwrap_or("");
     let (section, name) = resource
         .split_once('.')
@@ -172,29 +193,23 @@ pub fn container_env(
         .flatten()
     {
         let prefix = field(src, "prefix").unwrap_or("");
-        let (kind, plural, r) = match (src.get("configMapRef"), src.get("secretRef")) {
-            (Some(r), _) => ("ConfigMap", "configmaps", r),
-            (_, Some(r)) => ("Secret", "secrets", r),
+        let (kind, r) = match (src.get("configMapRef"), src.get("secretRef")) {
+            (Some(r), _) => ("ConfigMap", r),
+            (_, Some(r)) => ("Secret", r),
             _ => continue,
         };
         let name = field(r, "name").unwrap_or("");
         let optional = r.get("optional").and_then(Value::as_bool) == Some(true);
-        let Some(obj) = objects.get(&format!("/core/{plural}/{ns}/{name}")) else {
-            if optional {
-                continue;
-            }
-            return Err(format!("{} {name:?} not found", kind.to_lowercase()));
+        let obj = match object(objects, ns, kind, name) {
+            Ok(obj) => obj,
+            Err(_) if optional => continue,
+            Err(e) => return Err(e),
         };
-        if let Some(data) = obj.get("data").and_then(Value::as_object) {
-            for (k, v) in data {
-                let v = v.as_str().unwrap_or("");
-                let v = if kind == "Secret" {
-                    decode_secret(v)?
-                } else {
-                    v.to_owned()
-                };
-                env.push((format!("{prefix}{k}"), v));
-            }
+        for (k, v) in object_data(&obj, kind)? {
+            env.push((
+                format!("{prefix}{k}"),
+                String::from_utf8_lossy(&v).into_owned(),
+            ));
         }
     }
     for var in container

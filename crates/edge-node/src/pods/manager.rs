@@ -129,6 +129,8 @@ impl Router {
 
 struct Entry {
     uid: String,
+    /// The ConfigMaps and Secrets the pod uses (store keys).
+    refs: Vec<String>,
     control: mpsc::UnboundedSender<Control>,
     status: watch::Receiver<Option<Value>>,
 }
@@ -168,6 +170,7 @@ impl PodManager {
                 clock: Clock::new(),
                 log_root: log_root.map(Into::into),
                 objects: Arc::new(super::worker::NoObjects),
+                volume_root: None,
             },
             pods: HashMap::new(),
             tasks,
@@ -179,6 +182,23 @@ impl PodManager {
     pub fn with_objects(mut self, objects: Arc<dyn super::env::Objects>) -> Self {
         self.shared.objects = objects;
         self
+    }
+
+    /// Makes pod volumes under `root` (`DATA_DIR/volumes`); without it pods
+    /// get no volumes (simulated nodes).
+    pub fn with_volume_root(mut self, root: std::path::PathBuf) -> Self {
+        self.shared.volume_root = Some(root.into());
+        self
+    }
+
+    /// ConfigMaps or Secrets (store keys) changed: the pods using them
+    /// rewrite their volumes.
+    pub fn objects_changed(&self, keys: &[String]) {
+        for entry in self.pods.values() {
+            if entry.refs.iter().any(|r| keys.contains(r)) {
+                let _ = entry.control.send(Control::Refresh);
+            }
+        }
     }
 
     /// The desired pod, new or changed. A set `metadata.deletionTimestamp`
@@ -209,8 +229,10 @@ impl PodManager {
         let namespace = api::meta::namespace(&pod).unwrap_or("default");
         let key = (namespace.to_owned(), name.to_owned());
         let uid = uid.to_owned();
-        if let Some(entry) = self.pods.get(&key) {
+        let refs = api::link::pod_references(&pod);
+        if let Some(entry) = self.pods.get_mut(&key) {
             if entry.uid == uid {
+                entry.refs = refs;
                 // A worker that has finished no longer listens; that is fine.
                 let _ = entry.control.send(Control::Update(Box::new(pod)));
                 return;
@@ -226,6 +248,7 @@ impl PodManager {
             key,
             Entry {
                 uid,
+                refs,
                 control,
                 status,
             },

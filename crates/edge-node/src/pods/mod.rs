@@ -8,7 +8,8 @@
 //! - [`PodManager`]: what the agent calls (`sync`, `remove`, `join`) and the
 //!   [`PodReport`]s it gets back.
 //!
-//! - [`env`]: a container's environment (`envFrom`, `valueFrom`, `$(VAR)`).
+//! - [`env`]: a container's environment (`envFrom`, `valueFrom`, `$(VAR)`);
+//! - [`volumes`]: pod volumes on the node and each container's mounts.
 //!
 //! Not yet here: probes (containers are ready when running) and restartable
 //! init containers ("sidecars").
@@ -20,6 +21,7 @@ mod manager;
 pub mod qos;
 mod slot;
 pub mod status;
+pub mod volumes;
 mod worker;
 
 #[cfg(test)]

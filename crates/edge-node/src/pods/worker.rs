@@ -37,6 +37,8 @@ pub(crate) enum Control {
     Update(Box<Value>),
     /// The pod is gone: remove it at once, report nothing more.
     Remove,
+    /// A ConfigMap or Secret the pod uses changed: rewrite its volumes.
+    Refresh,
 }
 
 /// What every worker shares.
@@ -52,6 +54,8 @@ pub(crate) struct Shared {
     pub log_root: Option<Arc<std::path::Path>>,
     /// The ConfigMaps and Secrets the node holds (for `valueFrom`).
     pub objects: Arc<dyn super::env::Objects>,
+    /// Where pod volumes are made (`None`: no volumes, as on simulated nodes).
+    pub volume_root: Option<Arc<std::path::Path>>,
 }
 
 /// A node that holds no objects.
@@ -84,6 +88,8 @@ pub(crate) struct Worker {
     containers: Vec<Slot>,
     initialized: bool,
     last_status: Option<Value>,
+    /// The pod's volumes on the node, once prepared.
+    volumes: Option<std::collections::HashMap<String, std::path::PathBuf>>,
     /// The pod was adopted already finished: its last status stands as is.
     adopted_final: bool,
     notify: Arc<Notify>,
@@ -138,6 +144,7 @@ impl Worker {
             sandbox_retry_at: None,
             initialized: false,
             last_status,
+            volumes: None,
             adopted_final,
             notify: Arc::new(Notify::new()),
             control,
@@ -210,6 +217,7 @@ impl Worker {
                 _ = shutdown.cancelled() => break,
                 msg = self.control.recv() => match msg {
                     Some(Control::Update(pod)) => self.update(*pod),
+                    Some(Control::Refresh) => self.refresh_volumes(),
                     Some(Control::Remove) => {
                         self.force_remove().await;
                         break;

@@ -113,6 +113,7 @@ impl Server {
             link_addr,
             runtime: Arc::new(runtime_shim::SimRuntime::new()),
             log_root: None,
+            volume_root: None,
             simulated: Some(capacity()),
             brink_version: "test".into(),
             bind: "127.0.0.1:0".parse()?,

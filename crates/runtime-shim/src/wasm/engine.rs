@@ -18,6 +18,7 @@ use wasmtime::component::{Component, Linker as ComponentLinker};
 use wasmtime::{Config, Engine, Linker, Module};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use super::WasmError;
 use super::exec::{P2Ctx, State};
@@ -31,6 +32,9 @@ pub enum Program {
     Module(wasmtime::InstancePre<State<WasiP1Ctx>>),
     /// A component exporting `wasi:cli/run` (WASI preview 2 command).
     Command(CommandPre<State<P2Ctx>>),
+    /// A component exporting `wasi:http/incoming-handler`: served on the
+    /// container's ports, one instance per request.
+    Http(ProxyPre<State<P2Ctx>>),
 }
 
 impl Program {
@@ -39,6 +43,7 @@ impl Program {
         match self {
             Program::Module(_) => "module",
             Program::Command(_) => "component",
+            Program::Http(_) => "wasi:http component",
         }
     }
 }
@@ -74,6 +79,8 @@ impl WasmEngine {
             .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
         let mut p2 = ComponentLinker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut p2)
+            .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut p2)
             .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
         std::fs::create_dir_all(cache_dir).map_err(|e| WasmError::io(cache_dir, e))?;
         let weak = engine.weak();
@@ -204,12 +211,14 @@ impl WasmEngine {
 
     fn command(&self, c: &Component) -> Result<Program, WasmError> {
         let pre = self.p2.instantiate_pre(c).map_err(invalid)?;
-        let pre = CommandPre::new(pre).map_err(|e| {
-            WasmError::Invalid(format!(
-                "the component does not export wasi:cli/run (not a WASI command): {e:#}"
-            ))
-        })?;
-        Ok(Program::Command(pre))
+        if let Ok(command) = CommandPre::new(pre.clone()) {
+            return Ok(Program::Command(command));
+        }
+        ProxyPre::new(pre).map(Program::Http).map_err(|_| {
+            WasmError::Invalid(
+                "the component exports neither wasi:cli/run (a command) nor wasi:http/incoming-handler (a server)".into(),
+            )
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::engine::{Program, WasmEngine};
 use crate::cri_log::{LogFile, Stream};
@@ -38,6 +39,10 @@ pub struct RunSpec {
     pub cpu_limit_millis: Option<u64>,
     /// Host folders the guest sees (host path, guest path, read-only).
     pub preopens: Vec<(std::path::PathBuf, String, bool)>,
+    /// Where a `wasi:http` component is served: the address and the
+    /// container's TCP `containerPort`s.
+    pub listen: Option<std::net::IpAddr>,
+    pub ports: Vec<u16>,
 }
 
 /// How a run ended.
@@ -50,7 +55,7 @@ pub struct Exit {
 }
 
 impl Exit {
-    fn code(code: i32) -> Exit {
+    pub(super) fn code(code: i32) -> Exit {
         Exit {
             code,
             reason: if code == 0 { "Completed" } else { "Error" },
@@ -58,7 +63,7 @@ impl Exit {
         }
     }
 
-    fn error(code: i32, message: String) -> Exit {
+    pub(super) fn error(code: i32, message: String) -> Exit {
         Exit {
             code,
             reason: "Error",
@@ -74,10 +79,31 @@ pub struct State<W> {
     cpu: CpuSlices,
 }
 
-/// WASI preview 2 context.
+/// WASI preview 2 context (with `wasi:http`).
 pub struct P2Ctx {
     ctx: WasiCtx,
     table: ResourceTable,
+    http: WasiHttpCtx,
+}
+
+impl P2Ctx {
+    pub(super) fn new(mut builder: WasiCtxBuilder) -> P2Ctx {
+        P2Ctx {
+            ctx: builder.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+        }
+    }
+}
+
+impl WasiHttpView for State<P2Ctx> {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.wasi.http,
+            table: &mut self.wasi.table,
+            hooks: Default::default(),
+        }
+    }
 }
 
 impl WasiView for State<P2Ctx> {
@@ -251,7 +277,7 @@ impl tokio::io::AsyncWrite for LogSink {
     }
 }
 
-fn wasi_builder(spec: &RunSpec, log: &LogFile) -> Result<WasiCtxBuilder, Exit> {
+pub(super) fn wasi_builder(spec: &RunSpec, log: &LogFile) -> Result<WasiCtxBuilder, Exit> {
     let mut b = WasiCtxBuilder::new();
     b.args(&spec.args).envs(&spec.env);
     b.stdout(LogSink {
@@ -278,7 +304,7 @@ fn wasi_builder(spec: &RunSpec, log: &LogFile) -> Result<WasiCtxBuilder, Exit> {
     Ok(b)
 }
 
-fn store<W: Send + 'static>(
+pub(super) fn store<W: Send + 'static>(
     engine: &WasmEngine,
     wasi: W,
     spec: &RunSpec,
@@ -305,19 +331,22 @@ fn store<W: Send + 'static>(
     store
 }
 
-/// Runs `program` to its end, or until `kill` is cancelled (exit 137).
+/// Runs `program` to its end, or until `kill` is cancelled (exit 137). A
+/// server (`wasi:http`) ends when `term` is cancelled and its requests in
+/// flight are answered (exit 0); a command has no SIGTERM and ignores `term`.
 pub async fn run(
-    engine: &WasmEngine,
+    engine: &Arc<WasmEngine>,
     program: &Program,
     spec: &RunSpec,
     log: &LogFile,
+    term: &CancellationToken,
     kill: &CancellationToken,
 ) -> Exit {
     let oom = Arc::new(AtomicBool::new(false));
     let result = tokio::select! {
         biased;
         () = kill.cancelled() => None,
-        r = run_program(engine, program, spec, log, &oom) => Some(r),
+        r = run_program(engine, program, spec, log, term, &oom) => Some(r),
     };
     let _ = log.flush();
     match result {
@@ -339,12 +368,16 @@ pub async fn run(
 }
 
 async fn run_program(
-    engine: &WasmEngine,
+    engine: &Arc<WasmEngine>,
     program: &Program,
     spec: &RunSpec,
     log: &LogFile,
+    term: &CancellationToken,
     oom: &Arc<AtomicBool>,
 ) -> wasmtime::Result<Exit> {
+    if let Program::Http(pre) = program {
+        return Ok(super::serve::serve(engine, pre, spec, log, term).await);
+    }
     let mut builder = match wasi_builder(spec, log) {
         Ok(b) => b,
         Err(exit) => return Ok(exit),
@@ -358,16 +391,20 @@ async fn run_program(
             Ok(Exit::code(0))
         }
         Program::Command(pre) => {
-            let ctx = P2Ctx {
-                ctx: builder.build(),
-                table: ResourceTable::new(),
-            };
-            let mut store = store(engine, ctx, spec, oom);
+            let mut store = store(engine, P2Ctx::new(builder), spec, oom);
             let command = pre.instantiate_async(&mut store).await?;
             let result = command.wasi_cli_run().call_run(&mut store).await?;
             Ok(Exit::code(if result.is_ok() { 0 } else { 1 }))
         }
+        Program::Http(_) => unreachable_http(),
     }
+}
+
+/// `run_program` serves `Program::Http` before it matches.
+fn unreachable_http() -> wasmtime::Result<Exit> {
+    Err(wasmtime::Error::msg(
+        "a wasi:http component is served, not run",
+    ))
 }
 
 /// Instantiates `program` once in a fresh store and drops it: the time a pod
@@ -384,11 +421,11 @@ pub async fn instantiate_only(engine: &WasmEngine, program: &Program) -> wasmtim
             pre.instantiate_async(&mut store).await?;
         }
         Program::Command(pre) => {
-            let ctx = P2Ctx {
-                ctx: builder.build(),
-                table: ResourceTable::new(),
-            };
-            let mut store = store(engine, ctx, &spec, &oom);
+            let mut store = store(engine, P2Ctx::new(builder), &spec, &oom);
+            pre.instantiate_async(&mut store).await?;
+        }
+        Program::Http(pre) => {
+            let mut store = store(engine, P2Ctx::new(builder), &spec, &oom);
             pre.instantiate_async(&mut store).await?;
         }
     }

@@ -7,9 +7,9 @@ use runtime_shim::{ContainerConfig, RuntimeError, SandboxState, SandboxStatus};
 use tokio::time::Instant;
 
 use super::{Control, Stop, Worker};
-use crate::pods::env;
 use crate::pods::lifecycle::PodState;
 use crate::pods::slot::SANDBOX_RETRY;
+use crate::pods::{env, volumes};
 
 impl Worker {
     /// The sandbox id, making the sandbox first if there is none (`None`
@@ -84,6 +84,17 @@ impl Worker {
     /// Creates and starts a new run of one slot.
     pub(super) async fn start(&mut self, sandbox_id: &str, init: bool, i: usize) {
         let runtime = self.shared.runtime.clone();
+        if self.volumes.is_none()
+            && let Err(message) = self.prepare_volumes()
+        {
+            tracing::warn!(pod = %self.pod_label(), %message, "cannot prepare the pod's volumes");
+            let slot = if init {
+                &mut self.init[i]
+            } else {
+                &mut self.containers[i]
+            };
+            return slot.create_failed(&RuntimeError::Config(message), Instant::now());
+        }
         let slot = if init {
             &mut self.init[i]
         } else {
@@ -95,6 +106,14 @@ impl Worker {
             .as_ref()
             .and_then(|sb| sb.ip.as_deref())
             .unwrap_or(&self.shared.host_ip);
+        if let Some(volumes) = &self.volumes {
+            match volumes::mounts(&slot.spec, volumes) {
+                Ok(m) => config.mounts = m,
+                Err(message) => {
+                    return slot.create_failed(&RuntimeError::Config(message), Instant::now());
+                }
+            }
+        }
         match env::container_env(
             &self.pod,
             &slot.spec,
@@ -140,6 +159,35 @@ impl Worker {
             && let Err(err) = runtime.remove_container(&old).await
         {
             tracing::warn!(container = %old, %err, "cannot remove an old run");
+        }
+    }
+
+    /// Makes the pod's volumes (once; later calls rewrite generated ones).
+    pub(super) fn prepare_volumes(&mut self) -> Result<(), env::ConfigError> {
+        let Some(root) = self.shared.volume_root.clone() else {
+            self.volumes = Some(Default::default());
+            return Ok(());
+        };
+        let pod_ip = self
+            .sandbox
+            .as_ref()
+            .and_then(|sb| sb.ip.clone())
+            .unwrap_or_else(|| self.shared.host_ip.to_string());
+        let ctx = volumes::PodContext {
+            objects: self.shared.objects.as_ref(),
+            host_ip: &self.shared.host_ip,
+            pod_ip: &pod_ip,
+        };
+        self.volumes = Some(volumes::prepare(&root, &self.pod, &ctx)?);
+        Ok(())
+    }
+
+    /// The objects behind the pod's volumes changed: write them again.
+    pub(super) fn refresh_volumes(&mut self) {
+        if self.volumes.is_some()
+            && let Err(message) = self.prepare_volumes()
+        {
+            tracing::warn!(pod = %self.pod_label(), %message, "cannot update the pod's volumes");
         }
     }
 
@@ -201,6 +249,7 @@ impl Worker {
                 _ = shutdown.cancelled() => return Err(Stop::Shutdown),
                 msg = self.control.recv() => match msg {
                     Some(Control::Update(pod)) => self.pod = *pod,
+                    Some(Control::Refresh) => {}
                     Some(Control::Remove) => {
                         self.force_remove().await;
                         return Err(Stop::Removed);
@@ -224,6 +273,11 @@ impl Worker {
             if let Err(err) = self.shared.runtime.remove_pod_sandbox(&sb.id).await {
                 tracing::warn!(sandbox = %sb.id, %err, "remove sandbox");
             }
+        }
+        if let Some(root) = &self.shared.volume_root
+            && let Err(err) = volumes::remove(root, &self.uid)
+        {
+            tracing::warn!(pod = %self.pod_label(), %err, "remove pod volumes");
         }
         // the pod is gone: so are its logs (as the kubelet removes them)
         if let Some(dir) = &self.sandbox_config.log_directory

@@ -4,7 +4,10 @@
 //! `EXIT_CODE` set to anything but 0 it writes to stderr and fails (a
 //! preview 2 command can only fail with exit code 1). With `COUNT=N` it
 //! prints N numbered lines, `SLEEP_MS` apart. With `ALLOC_MB=N` it
-//! allocates and touches N MiB first (to try memory limits).
+//! allocates and touches N MiB first (to try memory limits). With
+//! `SHOW_FILE=PATH` each numbered line also shows that file's content (to
+//! watch a mounted ConfigMap change), and `WRITE_FILE=PATH` appends a line
+//! to a file (to try writable volumes).
 
 use std::time::Duration;
 
@@ -25,8 +28,27 @@ fn main() {
     }
     let count: u32 = std::env::var("COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(0);
     let sleep = std::env::var("SLEEP_MS").ok().and_then(|c| c.parse().ok()).unwrap_or(0);
+    if let Ok(path) = std::env::var("WRITE_FILE") {
+        use std::io::Write as _;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "written by {pod}"));
+        match written {
+            Ok(()) => println!("wrote {path}"),
+            Err(e) => println!("cannot write {path}: {e}"),
+        }
+    }
+    let show = std::env::var("SHOW_FILE").ok();
     for i in 1..=count {
-        println!("line {i}");
+        match &show {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => println!("line {i}: {path} = {}", text.trim()),
+                Err(e) => println!("line {i}: {path}: {e}"),
+            },
+            None => println!("line {i}"),
+        }
         if sleep > 0 {
             std::thread::sleep(Duration::from_millis(sleep));
         }
