@@ -17,6 +17,8 @@ pub const ALL_VERBS: &[&str] = &[
 pub const CREATE_ONLY: &[&str] = &["create"];
 /// Verbs of a subresource that can only be read (`pods/log`).
 pub const GET_ONLY: &[&str] = &["get"];
+/// Verbs of a streaming subresource (`pods/exec`, `attach`, `portforward`).
+pub const STREAM_VERBS: &[&str] = &["create", "get"];
 /// Verbs of a `status`/`scale` subresource.
 pub const SUB_VERBS: &[&str] = &["get", "patch", "update"];
 
@@ -164,6 +166,9 @@ pub static RESOURCES: &[ResourceInfo] = &[
         sub("binding", "", "v1", "Binding", CREATE_ONLY),
         sub("eviction", "policy", "v1", "Eviction", CREATE_ONLY),
         sub("log", "", "v1", "Pod", GET_ONLY),
+        sub("exec", "", "v1", "PodExecOptions", STREAM_VERBS),
+        sub("attach", "", "v1", "PodAttachOptions", STREAM_VERBS),
+        sub("portforward", "", "v1", "PodPortForwardOptions", STREAM_VERBS),
     ]),
     res("", "v1", "Node", "NodeList", "nodes", "node", false, &["no"], NONE, &[STATUS_CORE]),
     res("", "v1", "Service", "ServiceList", "services", "service", true, &["svc"], ALL, &[STATUS_CORE]),
