@@ -114,6 +114,13 @@ fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
         err.contains("container nope is not valid for pod hello"),
         "{err}"
     );
+    // exec answers at once with why, on the SPDY and the WebSocket kubectl
+    for v in ["1.27", "1.33"] {
+        let started = Instant::now();
+        let err = c.server.kubectl(v).fails(&["exec", "hello", "--", "ls"]);
+        assert!(err.contains("a wasm container has no processes"), "kubectl {v}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }
 
 #[test]
