@@ -87,6 +87,10 @@ pub struct Welcome {
     pub applied_seq: u64,
     /// Seconds between heartbeats the hub expects.
     pub heartbeat_secs: u64,
+    /// The node's pod CIDR (its Node's `spec.podCIDR`), from which the agent
+    /// gives pods their addresses.
+    #[serde(default)]
+    pub pod_cidr: Option<String>,
 }
 
 /// Asks for the node's objects changed since `since`.

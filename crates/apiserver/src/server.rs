@@ -26,7 +26,14 @@ pub struct ServerConfig {
     pub history_keep: u64,
     pub bookmark_interval: Duration,
     pub brink_version: String,
+    /// How node pod CIDRs are cut from the cluster CIDR.
+    pub pod_cidrs: crate::hub::ipam::PodCidrConfig,
 }
+
+/// `brink server`'s default cluster CIDR.
+pub const DEFAULT_CLUSTER_CIDR: &str = "10.42.0.0/16";
+/// `brink server`'s default node subnet size.
+pub const DEFAULT_NODE_CIDR_MASK: u8 = 24;
 
 impl ServerConfig {
     /// A server on loopback for tests and embedding: API and node link on
@@ -44,6 +51,11 @@ impl ServerConfig {
             history_keep: 100_000,
             bookmark_interval: Duration::from_secs(60),
             brink_version: env!("CARGO_PKG_VERSION").to_string(),
+            pod_cidrs: crate::hub::ipam::PodCidrConfig::new(
+                DEFAULT_CLUSTER_CIDR,
+                DEFAULT_NODE_CIDR_MASK,
+            )
+            .expect("the default cluster CIDR is valid"),
         }
     }
 }
@@ -154,7 +166,12 @@ pub async fn start(
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));
-    let hub = crate::hub::Hub::start(api.clone(), config.link_bind, shutdown.clone())?;
+    let hub = crate::hub::Hub::start(
+        api.clone(),
+        config.link_bind,
+        config.pod_cidrs,
+        shutdown.clone(),
+    )?;
     link_port.set(hub.local_addr().port());
     let router = axum::Router::new()
         .fallback(crate::handler::handle)

@@ -59,6 +59,12 @@ pub struct ServerArgs {
     /// Node name of the server's own agent (default: the host name).
     #[arg(long)]
     pub node_name: Option<String>,
+    /// The pods' address range: each node gets a subnet of it (its podCIDR).
+    #[arg(long, default_value = apiserver::server::DEFAULT_CLUSTER_CIDR)]
+    pub cluster_cidr: String,
+    /// Prefix length of each node's pod subnet.
+    #[arg(long, default_value_t = apiserver::server::DEFAULT_NODE_CIDR_MASK)]
+    pub node_cidr_mask_size: u8,
     /// A registry (`HOST[:PORT]`) the local agent pulls wasm images from over
     /// plain HTTP (registries on loopback always are). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
@@ -102,6 +108,11 @@ impl ServerArgs {
             history_keep: self.history_revisions,
             bookmark_interval: Duration::from_secs(self.bookmark_interval_seconds.max(1)),
             brink_version: env!("CARGO_PKG_VERSION").to_string(),
+            pod_cidrs: apiserver::hub::ipam::PodCidrConfig::new(
+                &self.cluster_cidr,
+                self.node_cidr_mask_size,
+            )
+            .map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?,
         };
         Ok(ServerPlan {
             config,

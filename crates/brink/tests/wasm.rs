@@ -114,13 +114,6 @@ fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
         err.contains("container nope is not valid for pod hello"),
         "{err}"
     );
-    // exec answers at once with why, on the SPDY and the WebSocket kubectl
-    for v in ["1.27", "1.33"] {
-        let started = Instant::now();
-        let err = c.server.kubectl(v).fails(&["exec", "hello", "--", "ls"]);
-        assert!(err.contains("a wasm container has no processes"), "kubectl {v}: {err}");
-        assert!(started.elapsed() < Duration::from_secs(10));
-    }
 }
 
 #[test]
@@ -256,46 +249,96 @@ fn http_get(addr: &str, path: &str) -> Option<String> {
 }
 
 #[test]
-fn wasi_http_components_serve_their_ports_and_stop_gracefully() {
+fn wasi_http_replicas_serve_on_their_own_pod_ips_and_stop_gracefully() {
     let c = cluster();
     let image = c
         .registry
         .push(&guest("hello_http"), "hello-http:0.1")
         .unwrap();
     let k = c.server.kubectl("1.33");
-    let port = common::free_port();
-    let ports = format!("    ports:\n    - containerPort: {port}\n");
-    let f = k.file(
-        "web.yaml",
-        &pod("web", &image, "Always", &[("GREETING", "howdy")], &ports),
-    );
+    // three replicas on one node, all on port 8080: each has its own address
+    let ports = "    ports:\n    - containerPort: 8080\n";
+    let yaml: Vec<String> = (0..3)
+        .map(|i| {
+            pod(
+                &format!("web-{i}"),
+                &image,
+                "Always",
+                &[("GREETING", "howdy")],
+                ports,
+            )
+        })
+        .collect();
+    let f = k.file("web.yaml", &yaml.join("---\n"));
     k.ok(&["apply", "-f", &f]);
-    wait_for(&k, "web", "ran", |s| s.pointer("/state/running").is_some());
-    let addr = format!("127.0.0.1:{port}");
-    let mut body = None;
-    assert!(
-        eventually(Duration::from_secs(10), || {
-            body = http_get(&addr, "/greet?x=1");
-            body.is_some()
-        }),
-        "nothing answers on {addr}"
-    );
-    assert_eq!(body.as_deref(), Some("howdy from web: GET /greet?x=1\n"));
+    let mut ips = Vec::new();
+    for i in 0..3 {
+        let name = format!("web-{i}");
+        wait_for(&k, &name, "ran", |s| s.pointer("/state/running").is_some());
+        let ip = json(&k, &["get", "pod", &name])["status"]["podIP"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let prefix = c.server.cluster_cidr.trim_end_matches(".0.0/16");
+        assert!(
+            ip.starts_with(prefix),
+            "pod IP {ip:?} from {}",
+            c.server.cluster_cidr
+        );
+        let addr = format!("{ip}:8080");
+        let mut body = None;
+        assert!(
+            eventually(Duration::from_secs(10), || {
+                body = http_get(&addr, "/greet?x=1");
+                body.is_some()
+            }),
+            "nothing answers on {addr}"
+        );
+        assert_eq!(body, Some(format!("howdy from {name}: GET /greet?x=1\n")));
+        ips.push(ip);
+    }
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 3, "{ips:?}");
+    // exec answers at once with why, on the SPDY and the WebSocket kubectl
+    for v in ["1.27", "1.33"] {
+        let started = Instant::now();
+        let err = c.server.kubectl(v).fails(&["exec", "web-0", "--", "ls"]);
+        assert!(
+            err.contains("a wasm container has no processes"),
+            "kubectl {v}: {err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
     // one instance per request: many requests, all answered
+    let addr = format!("{}:8080", ips[0]);
     for i in 0..50 {
         assert!(http_get(&addr, &format!("/{i}")).is_some(), "request {i}");
     }
-    // deletion: the server drains and ends with 0, well within the grace period
+    // deletion: the server drains and ends well within the grace period;
+    // its address goes away with it
+    let ip = json(&k, &["get", "pod", "web-1"])["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let started = Instant::now();
-    k.ok(&["delete", "pod", "web", "--wait=true", "--timeout=60s"]);
+    k.ok(&["delete", "pod", "web-1", "--wait=true", "--timeout=60s"]);
     assert!(
         started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
     assert!(
-        http_get(&addr, "/").is_none(),
+        http_get(&format!("{ip}:8080"), "/").is_none(),
         "still serving after deletion"
+    );
+    let addrs = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", "brink0"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&addrs.stdout).contains(&format!(" {ip}/32")),
+        "the address of a deleted pod is released"
     );
 }
 

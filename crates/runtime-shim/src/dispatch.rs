@@ -135,6 +135,13 @@ impl Runtime for Dispatch {
             .collect()
     }
 
+    async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
+        for rt in &self.runtimes {
+            rt.update_runtime_config(pod_cidr).await?;
+        }
+        Ok(())
+    }
+
     async fn versions(&self) -> Vec<RuntimeVersion> {
         let mut all = Vec::new();
         for rt in &self.runtimes {

@@ -17,6 +17,7 @@
 pub mod config;
 pub mod cri_log;
 pub mod dispatch;
+pub mod podnet;
 pub mod runtime;
 pub mod sim;
 pub mod state;

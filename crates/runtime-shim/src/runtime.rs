@@ -121,6 +121,12 @@ pub trait Runtime: Send + Sync {
         self.version().await.into_iter().collect()
     }
 
+    /// The node's pod CIDR is known (CRI `UpdateRuntimeConfig`): sandboxes
+    /// made from now on get their addresses from it.
+    async fn update_runtime_config(&self, _pod_cidr: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Creates and starts a pod sandbox (network namespace, address, the
     /// pod-level resources) and returns its id.
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String>;

@@ -99,6 +99,7 @@ struct State {
 struct Inner {
     engine: Arc<WasmEngine>,
     images: ImageStore,
+    network: crate::podnet::PodNetwork,
     state: Mutex<State>,
     events: broadcast::Sender<ContainerEvent>,
 }
@@ -136,6 +137,7 @@ impl WasmRuntime {
             inner: Arc::new(Inner {
                 engine,
                 images: ImageStore::new(&dir.join("images"), insecure_registries),
+                network: crate::podnet::PodNetwork::new(dir.join("pod-addresses.json")),
                 state: Mutex::new(State::default()),
                 events,
             }),
@@ -257,7 +259,21 @@ impl Runtime for WasmRuntime {
         })
     }
 
+    async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
+        self.inner
+            .network
+            .set_cidr(pod_cidr)
+            .await
+            .map_err(|e| RuntimeError::Failed(e.to_string()))
+    }
+
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String> {
+        let ip = self
+            .inner
+            .network
+            .assign(&config.uid)
+            .await
+            .map_err(|e| RuntimeError::Failed(format!("pod network: {e}")))?;
         let mut state = self.lock();
         state.next_id += 1;
         let id = format!("wasm-sb-{:012x}", state.next_id);
@@ -272,7 +288,7 @@ impl Runtime for WasmRuntime {
                     attempt: config.attempt,
                 },
                 state: SandboxState::Ready,
-                ip: None,
+                ip: ip.map(|ip| ip.to_string()),
                 created_at: Timestamp::now(),
             },
         );
@@ -289,8 +305,13 @@ impl Runtime for WasmRuntime {
 
     async fn remove_pod_sandbox(&self, id: &str) -> Result<()> {
         self.kill_sandbox(id).await;
+        let removed = self.lock().sandboxes.remove(id);
+        if let Some(sb) = removed
+            && let Err(e) = self.inner.network.release(&sb.metadata.uid).await
+        {
+            tracing::warn!(sandbox = %id, error = %e, "releasing the pod's address");
+        }
         let mut state = self.lock();
-        state.sandboxes.remove(id);
         let ids: Vec<String> = state
             .containers
             .values()
@@ -360,16 +381,17 @@ impl Runtime for WasmRuntime {
                 image: config.image.clone(),
                 message: e.to_string(),
             })?;
-        let spec = Self::run_spec(config, &image);
+        let mut spec = Self::run_spec(config, &image);
         let log_path = match (&sandbox_config.log_directory, &config.log_path) {
             (Some(dir), Some(rel)) => Some(dir.join(rel)),
             _ => None,
         };
         let (exited_tx, exited) = watch::channel(false);
         let mut state = self.lock();
-        if !state.sandboxes.contains_key(sandbox_id) {
+        let Some(sandbox) = state.sandboxes.get(sandbox_id) else {
             return Err(not_found("sandbox", sandbox_id));
-        }
+        };
+        spec.listen = sandbox.ip.as_deref().and_then(|ip| ip.parse().ok());
         state.next_id += 1;
         let id = format!("wasm-{:012x}", state.next_id);
         let status = ContainerStatus {

@@ -22,7 +22,13 @@ fn info(group: &str, version: &str, plural: &str) -> ApiResult<&'static Resource
     api::registry::find(group, version, plural).ok_or(ApiError::NoRoute)
 }
 
-fn opts() -> WriteOptions {
+/// The Node resource.
+pub fn nodes_info() -> ApiResult<&'static ResourceInfo> {
+    info("", "v1", "nodes")
+}
+
+/// How the hub writes: as `brink-agent`, ignoring unknown fields.
+pub fn opts() -> WriteOptions {
     WriteOptions {
         dry_run: false,
         field_manager: FIELD_MANAGER.into(),
@@ -39,13 +45,18 @@ fn strip_rv(obj: &mut Value) {
 
 /// Applies one uplink item for `node`. Items for other nodes' objects are
 /// refused; items for objects that no longer exist are done (nothing to do).
-pub async fn apply_item(api: &Api, node: &str, body: &UplinkBody) -> ApiResult<()> {
+pub async fn apply_item(
+    api: &Api,
+    node: &str,
+    body: &UplinkBody,
+    pod_cidrs: &super::ipam::PodCidrs,
+) -> ApiResult<()> {
     let r = match body {
         UplinkBody::NodeStatus {
             labels,
             annotations,
             status,
-        } => node_status(api, node, labels, annotations, status).await,
+        } => node_status(api, node, labels, annotations, status, pod_cidrs).await,
         UplinkBody::PodStatus {
             namespace,
             name,
@@ -74,6 +85,7 @@ async fn node_status(
     labels: &Map<String, Value>,
     annotations: &Map<String, Value>,
     status: &Value,
+    pod_cidrs: &super::ipam::PodCidrs,
 ) -> ApiResult<()> {
     let nodes = info("", "v1", "nodes")?;
     let existing = match objects::get(api, nodes, None, node).await {
@@ -82,14 +94,20 @@ async fn node_status(
         Err(e) => return Err(e),
     };
     if existing.is_none() {
+        // the subnet promised in the welcome goes into the new Node's spec
+        let spec = match pod_cidrs.promised(node) {
+            Some(c) => json!({"podCIDR": c, "podCIDRs": [c]}),
+            None => json!({}),
+        };
         let obj = json!({
             "apiVersion": "v1",
             "kind": "Node",
             "metadata": {"name": node, "labels": labels, "annotations": annotations},
-            "spec": {},
+            "spec": spec,
         });
         match objects::create(api, nodes, None, obj, &opts()).await {
-            Ok(_) | Err(ApiError::AlreadyExists { .. }) => {}
+            Ok(_) => pod_cidrs.forget(node),
+            Err(ApiError::AlreadyExists { .. }) => {}
             Err(e) => return Err(e),
         }
     }

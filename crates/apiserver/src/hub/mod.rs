@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod index;
+pub mod ipam;
 pub mod session;
 
 use std::collections::HashMap;
@@ -73,6 +74,8 @@ pub struct Shared {
     inboxes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Inbox>>>>,
     /// The live connection of each node (shared with the API handlers).
     sessions: NodeConnections,
+    /// Pod CIDRs of the nodes.
+    pod_cidrs: ipam::PodCidrs,
 }
 
 impl Shared {
@@ -97,7 +100,12 @@ pub struct Hub {
 
 impl Hub {
     /// Binds the link endpoint and starts serving until `shutdown`.
-    pub fn start(api: Api, bind: SocketAddr, shutdown: CancellationToken) -> Result<Hub, HubError> {
+    pub fn start(
+        api: Api,
+        bind: SocketAddr,
+        pod_cidrs: ipam::PodCidrConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Hub, HubError> {
         let pki = api.pki.clone();
         let tls = pki.link_server_config()?;
         let endpoint = link::transport::server_endpoint(bind, tls)
@@ -117,6 +125,7 @@ impl Hub {
             }),
             inboxes: Mutex::default(),
             sessions: nodes,
+            pod_cidrs: ipam::PodCidrs::new(pod_cidrs),
         });
         tokio::spawn(accept_loop(shared.clone(), endpoint, shutdown));
         info!(%addr, "node link listening (QUIC)");

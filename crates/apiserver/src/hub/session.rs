@@ -141,10 +141,18 @@ async fn control(
     }
     let inbox = shared.inbox(node);
     let applied_seq = inbox.lock().await.applied();
+    let pod_cidr = match shared.pod_cidrs.for_node(&shared.api, node).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            warn!(node, error = %e, "no pod CIDR for the node");
+            None
+        }
+    };
     send.send(&Down::Welcome(Welcome {
         server_version: shared.server_version.clone(),
         applied_seq,
         heartbeat_secs: api::link::HEARTBEAT_SECS,
+        pod_cidr,
     }))
     .await?;
     info!(node, agent = %hello.agent_version, "node connected");
@@ -184,7 +192,7 @@ async fn apply_batch(
         .accept(batch)
         .map_err(|e| SessionError::Protocol(e.to_string()))?;
     for item in items {
-        match apply_item(&shared.api, node, &item.body).await {
+        match apply_item(&shared.api, node, &item.body, &shared.pod_cidrs).await {
             Ok(()) => {}
             // the item can never apply (invalid, forbidden): drop it rather than block the queue
             Err(

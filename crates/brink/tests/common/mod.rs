@@ -25,6 +25,9 @@ pub struct Server {
     extra: Vec<String>,
     /// Run the server's own agent (the harness disables it by default).
     local_agent: bool,
+    /// A cluster CIDR of its own: test clusters running at once share the
+    /// machine's `brink0` interface, so their pod addresses must differ.
+    pub cluster_cidr: String,
     child: Option<Child>,
 }
 
@@ -62,11 +65,15 @@ impl Server {
     fn start_opts(extra: &[&str], local_agent: bool) -> Result<Self> {
         let dir = tempfile::Builder::new().prefix("brink-e2e-").tempdir()?;
         let extra = extra.iter().map(|s| s.to_string()).collect();
+        static CLUSTERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CLUSTERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let octet = (std::process::id() * 7 + n * 13) % 150 + 100;
         let mut s = Self {
             dir,
             port: free_port(),
             extra,
             local_agent,
+            cluster_cidr: format!("10.{octet}.0.0/16"),
             child: None,
         };
         s.spawn()?;
@@ -89,6 +96,7 @@ impl Server {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["--bind", &format!("127.0.0.1:{}", self.port)])
+            .args(["--cluster-cidr", &self.cluster_cidr])
             .args(if self.extra.iter().any(|a| a == "--link-bind") {
                 &[][..]
             } else {

@@ -29,6 +29,8 @@ pub enum FromLink {
     Connected {
         applied_seq: u64,
         uplink: mpsc::UnboundedSender<Up>,
+        /// The node's pod CIDR, once the control plane gave it one.
+        pod_cidr: Option<String>,
     },
     /// Asks for the revision and keys held, to open the sync stream.
     SyncState(oneshot::Sender<(u64, Vec<String>)>),
@@ -214,6 +216,7 @@ async fn serve_connection(
         .send(FromLink::Connected {
             applied_seq: welcome.applied_seq,
             uplink: uplink_tx.clone(),
+            pod_cidr: welcome.pod_cidr.clone(),
         })
         .await
         .map_err(|_| ConnError::AgentGone)?;

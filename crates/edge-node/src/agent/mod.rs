@@ -146,8 +146,13 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
         Some(root) => pods.with_volume_root(root.clone()),
         None => pods,
     };
+    // pods restarted from local state get their addresses back
+    if let Some(cidr) = db.meta(POD_CIDR_META)? {
+        apply_pod_cidr(cfg.runtime.as_ref(), &cidr).await;
+    }
     let (items, next_seq) = db.outbox_load()?;
     let mut agent = Agent {
+        runtime: cfg.runtime.clone(),
         db,
         outbox: Outbox::restore(items, next_seq),
         pods,
@@ -166,7 +171,17 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
     result
 }
 
+/// Local metadata key of the node's pod CIDR.
+const POD_CIDR_META: &str = "pod_cidr";
+
+async fn apply_pod_cidr(runtime: &dyn Runtime, cidr: &str) {
+    if let Err(e) = runtime.update_runtime_config(cidr).await {
+        warn!(%cidr, error = %e, "pod network not set up");
+    }
+}
+
 struct Agent {
+    runtime: Arc<dyn Runtime>,
     db: LocalDb,
     outbox: Outbox,
     pods: PodManager,
@@ -206,7 +221,12 @@ impl Agent {
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 msg = from_link.recv() => match msg {
-                    Some(m) => self.on_link(m)?,
+                    Some(m) => {
+                        if let FromLink::Connected { pod_cidr: Some(cidr), .. } = &m {
+                            self.pod_cidr(cidr).await?;
+                        }
+                        self.on_link(m)?
+                    }
                     None => return Ok(()),
                 },
                 Some(first) = reports.recv() => {
@@ -221,6 +241,16 @@ impl Agent {
         }
     }
 
+    /// The control plane told the node's pod CIDR: set the network up
+    /// (before the sync brings pods) and remember it for offline restarts.
+    async fn pod_cidr(&mut self, cidr: &str) -> Result<(), AgentError> {
+        if self.db.meta(POD_CIDR_META)?.as_deref() != Some(cidr) {
+            self.db.put_meta(POD_CIDR_META, cidr)?;
+        }
+        apply_pod_cidr(self.runtime.as_ref(), cidr).await;
+        Ok(())
+    }
+
     fn on_link(&mut self, msg: FromLink) -> Result<(), AgentError> {
         match msg {
             FromLink::SyncState(reply) => {
@@ -229,6 +259,7 @@ impl Agent {
             FromLink::Connected {
                 applied_seq,
                 uplink,
+                pod_cidr: _,
             } => {
                 self.outbox.reset_in_flight();
                 self.ack(applied_seq)?;

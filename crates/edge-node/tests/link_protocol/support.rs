@@ -345,6 +345,7 @@ pub async fn fake_accept(
         server_version: "fake".into(),
         applied_seq: 0,
         heartbeat_secs: 10,
+        pod_cidr: None,
     }))
     .await?;
     let (sync_send, mut sync_recv) =
