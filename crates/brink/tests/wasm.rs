@@ -392,3 +392,29 @@ fn volumes_are_preopened_and_config_maps_update_in_place() {
         k.run(&["logs", "vols"]).stdout
     );
 }
+
+#[test]
+fn an_agent_restart_brings_wasm_servers_back_on_the_same_address() {
+    let mut c = cluster();
+    let image = c.registry.push(&guest("hello_http"), "hello-http:0.1").unwrap();
+    let k = c.server.kubectl("1.33");
+    let ports = "    ports:\n    - containerPort: 8080\n";
+    let f = k.file("web.yaml", &pod("web", &image, "Always", &[], ports));
+    k.ok(&["apply", "-f", &f]);
+    wait_for(&k, "web", "ran", |s| s.pointer("/state/running").is_some());
+    let ip = json(&k, &["get", "pod", "web"])["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let addr = format!("{ip}:8080");
+    assert!(eventually(Duration::from_secs(10), || http_get(&addr, "/").is_some()));
+    c.agent.kill();
+    assert!(http_get(&addr, "/").is_none(), "in-process pods end with the agent");
+    c.agent.spawn().unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || http_get(&addr, "/").is_some()),
+        "the pod did not come back on {addr}"
+    );
+    let after = json(&k, &["get", "pod", "web"]);
+    assert_eq!(after["status"]["podIP"], ip.as_str());
+}
