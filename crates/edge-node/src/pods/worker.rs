@@ -334,7 +334,11 @@ impl Worker {
                 .iter()
                 .map(|s| s.view.clone())
                 .collect::<Vec<_>>(),
-            scheme: self.shared.runtime.handler(),
+            // containerID is `<handler>://<id>`: the pod's runtime, not the node's default
+            scheme: match self.sandbox_config.runtime_handler.as_str() {
+                "" => self.shared.runtime.handler(),
+                h => h,
+            },
             host_ip: &self.shared.host_ip,
             now: self.shared.clock.now(),
             previous: self.last_status.as_ref(),
