@@ -98,6 +98,12 @@ fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
             .is_some_and(|i| i.contains("@sha256:")),
         "{state}"
     );
+    assert!(
+        state["containerID"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("wasmtime://")),
+        "{state}"
+    );
     let phase = json(&k, &["get", "pod", "hello"])["status"]["phase"].clone();
     assert_eq!(phase, "Succeeded");
     // the same logs through every kubectl generation
