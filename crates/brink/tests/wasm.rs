@@ -402,7 +402,10 @@ fn volumes_are_preopened_and_config_maps_update_in_place() {
 #[test]
 fn an_agent_restart_brings_wasm_servers_back_on_the_same_address() {
     let mut c = cluster();
-    let image = c.registry.push(&guest("hello_http"), "hello-http:0.1").unwrap();
+    let image = c
+        .registry
+        .push(&guest("hello_http"), "hello-http:0.1")
+        .unwrap();
     let k = c.server.kubectl("1.33");
     let ports = "    ports:\n    - containerPort: 8080\n";
     let f = k.file("web.yaml", &pod("web", &image, "Always", &[], ports));
@@ -415,7 +418,10 @@ fn an_agent_restart_brings_wasm_servers_back_on_the_same_address() {
     let addr = format!("{ip}:8080");
     assert!(eventually(Duration::from_secs(10), || http_get(&addr, "/").is_some()));
     c.agent.kill();
-    assert!(http_get(&addr, "/").is_none(), "in-process pods end with the agent");
+    assert!(
+        http_get(&addr, "/").is_none(),
+        "in-process pods end with the agent"
+    );
     c.agent.spawn().unwrap();
     assert!(
         eventually(Duration::from_secs(30), || http_get(&addr, "/").is_some()),
@@ -423,4 +429,92 @@ fn an_agent_restart_brings_wasm_servers_back_on_the_same_address() {
     );
     let after = json(&k, &["get", "pod", "web"]);
     assert_eq!(after["status"]["podIP"], ip.as_str());
+}
+
+#[test]
+fn probes_gate_readiness_and_restart_what_fails_liveness() {
+    let c = cluster();
+    let image = c
+        .registry
+        .push(&guest("hello_http"), "hello-http:0.1")
+        .unwrap();
+    let k = c.server.kubectl("1.33");
+    let probe = |kind: &str, action: &str| {
+        format!(
+            "    ports:\n    - {{name: http, containerPort: 8080}}\n    {kind}:\n      {action}\n      periodSeconds: 1\n      failureThreshold: 2\n"
+        )
+    };
+    let yaml = [
+        pod(
+            "ready",
+            &image,
+            "Always",
+            &[],
+            &probe("readinessProbe", "httpGet: {path: /healthz, port: http}"),
+        ),
+        pod(
+            "unready",
+            &image,
+            "Always",
+            &[],
+            &probe("readinessProbe", "tcpSocket: {port: 9999}"),
+        ),
+        pod(
+            "dead",
+            &image,
+            "Always",
+            &[],
+            &probe("livenessProbe", "tcpSocket: {port: 9999}"),
+        ),
+    ]
+    .join("---\n");
+    let f = k.file("probes.yaml", &yaml);
+    k.ok(&["apply", "-f", &f]);
+    let ready = |name: &str| {
+        k.run(&[
+            "get",
+            "pod",
+            name,
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+        .stdout
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || ready("ready") == "True"),
+        "{}",
+        k.run(&["get", "pod", "ready", "-o", "yaml"]).stdout
+    );
+    wait_for(&k, "unready", "ran", |s| {
+        s.pointer("/state/running").is_some()
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        ready("unready"),
+        "False",
+        "a failing readiness probe keeps the pod unready"
+    );
+    let dead = wait_for(&k, "dead", "restarted by its liveness probe", |s| {
+        s["restartCount"].as_i64() >= Some(1)
+    });
+    assert_eq!(
+        dead["lastState"]["terminated"]["exitCode"], 0,
+        "a drained server: {dead}"
+    );
+    // an exec probe on a wasm pod is refused at admission
+    let bad = k.file(
+        "exec-probe.yaml",
+        &pod(
+            "bad",
+            &image,
+            "Always",
+            &[],
+            "    livenessProbe:\n      exec: {command: [\"true\"]}\n",
+        ),
+    );
+    let err = k.fails(&["apply", "-f", &bad]);
+    assert!(
+        err.contains("exec probes cannot run in a wasm container"),
+        "{err}"
+    );
 }

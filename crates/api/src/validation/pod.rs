@@ -79,6 +79,9 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &Path, errs: &mut Errors) {
             validate_container(c, &path.child(key).index(i), &volumes, &mut names, errs);
         }
     }
+    if s(spec, "runtimeClassName") == "wasmtime" {
+        refuse_exec_probes(spec, path, errs);
+    }
     one_of(spec, "restartPolicy", RESTART_POLICIES, path, errs);
     one_of(spec, "dnsPolicy", DNS_POLICIES, path, errs);
     validate_labels(spec.get("nodeSelector"), &path.child("nodeSelector"), errs);
@@ -114,6 +117,22 @@ pub(crate) fn validate_pod_spec(spec: &Value, path: &Path, errs: &mut Errors) {
     }
     for (i, t) in arr(spec, "tolerations").iter().enumerate() {
         validate_toleration(t, &path.child("tolerations").index(i), errs);
+    }
+}
+
+/// A wasm container has no processes: an exec probe could never run.
+fn refuse_exec_probes(spec: &Value, path: &Path, errs: &mut Errors) {
+    for key in ["initContainers", "containers"] {
+        for (i, c) in arr(spec, key).iter().enumerate() {
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                if c.get(probe).and_then(|p| p.get("exec")).is_some() {
+                    errs.push(FieldError::forbidden(
+                        path.child(key).index(i).child(probe).child("exec"),
+                        "exec probes cannot run in a wasm container (runtimeClassName: wasmtime), which has no processes: use httpGet or tcpSocket",
+                    ));
+                }
+            }
+        }
     }
 }
 

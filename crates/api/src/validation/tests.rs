@@ -655,3 +655,24 @@ fn events() {
         ]
     );
 }
+
+#[test]
+fn wasm_pods_refuse_exec_probes() {
+    let mut p = pod(
+        "w",
+        json!([{"name": "a", "image": "r/x:1",
+                "livenessProbe": {"exec": {"command": ["true"]}},
+                "readinessProbe": {"httpGet": {"port": 80}}}]),
+    );
+    assert!(
+        messages("", "pods", p.clone(), None).is_empty(),
+        "containers may exec"
+    );
+    p["spec"]["runtimeClassName"] = json!("wasmtime");
+    let msgs = messages("", "pods", p, None);
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(
+        msgs[0].starts_with("spec.containers[0].livenessProbe.exec: Forbidden: exec probes cannot run in a wasm container"),
+        "{msgs:?}"
+    );
+}

@@ -11,13 +11,15 @@
 //! - [`env`]: a container's environment (`envFrom`, `valueFrom`, `$(VAR)`);
 //! - [`volumes`]: pod volumes on the node and each container's mounts.
 //!
-//! Not yet here: probes (containers are ready when running) and restartable
-//! init containers ("sidecars").
+//! - [`probe`]: startup, liveness and readiness probes.
+//!
+//! Not yet here: restartable init containers ("sidecars").
 
 pub mod backoff;
 pub mod env;
 pub mod lifecycle;
 mod manager;
+pub mod probe;
 pub mod qos;
 mod slot;
 pub mod status;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::backoff::{CrashBackoff, INITIAL_BACKOFF, MAX_BACKOFF, RestartPolicy};
+use super::probe::{Kind, Prober, Spec};
 use super::status::{ContainerView, Waiting};
 
 /// What a slot needs next.
@@ -42,6 +43,9 @@ pub(crate) struct Slot {
     retry_at: Option<Instant>,
     /// Consecutive failed creates, for their back-off.
     create_failures: u32,
+    /// The probes of the current run, and which run they are for.
+    pub probes: Vec<Prober>,
+    probed_run: Option<String>,
 }
 
 impl Slot {
@@ -70,7 +74,64 @@ impl Slot {
             exit_seen: None,
             retry_at: None,
             create_failures: 0,
+            probes: Vec::new(),
+            probed_run: None,
         }
+    }
+
+    /// Arms the probes for the current run when it is new (the kubelet
+    /// starts a run's probes from scratch), and clears them while nothing runs.
+    pub fn arm_probes(&mut self, now: Instant) {
+        if !self.is_running() {
+            self.probes.clear();
+            self.probed_run = None;
+            return;
+        }
+        let run = self.container_id().map(str::to_owned);
+        if run == self.probed_run {
+            return;
+        }
+        self.probed_run = run;
+        self.probes = [Kind::Startup, Kind::Liveness, Kind::Readiness]
+            .into_iter()
+            .filter_map(|k| Spec::of(&self.spec, k).map(|s| Prober::new(k, s, now)))
+            .collect();
+        self.update_probe_ready();
+    }
+
+    /// Whether the startup probe (if any) has succeeded.
+    pub fn started(&self) -> bool {
+        self.probes
+            .iter()
+            .filter(|p| p.kind == Kind::Startup)
+            .all(|p| p.result() == Some(true))
+    }
+
+    /// Readiness as the probes say it (shown in the status).
+    pub fn update_probe_ready(&mut self) {
+        let gated = self
+            .probes
+            .iter()
+            .any(|p| matches!(p.kind, Kind::Startup | Kind::Readiness));
+        self.view.probe_ready = gated.then(|| {
+            self.started()
+                && self
+                    .probes
+                    .iter()
+                    .filter(|p| p.kind == Kind::Readiness)
+                    .all(|p| p.result() == Some(true))
+        });
+    }
+
+    /// The probes due at `now`: the startup probe alone until it succeeds.
+    pub fn due_probes(&self, now: Instant) -> Vec<usize> {
+        let started = self.started();
+        self.probes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.due(now) && (p.kind == Kind::Startup) != started)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The container's name.
@@ -113,7 +174,13 @@ impl Slot {
 
     /// The earliest instant at which [`Slot::next`] may change its answer by itself.
     pub fn wake_at(&self) -> Option<Instant> {
-        self.retry_at
+        let started = self.started();
+        self.probes
+            .iter()
+            .filter(|p| (p.kind == Kind::Startup) != started)
+            .map(Prober::next_at)
+            .chain(self.retry_at)
+            .min()
     }
 
     /// Decides what the slot needs at `now` under `policy`. `pod` names the

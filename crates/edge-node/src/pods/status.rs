@@ -43,6 +43,9 @@ pub struct ContainerView {
     /// Set while it waits to be (re)created: during back-off, or after a
     /// failed create. An exited `current` then shows as `lastState`.
     pub waiting: Option<Waiting>,
+    /// What its probes say about readiness: `None` without readiness or
+    /// startup probes (ready while running), else whether they passed.
+    pub probe_ready: Option<bool>,
 }
 
 /// Everything [`pod_status`] reads.
@@ -126,7 +129,7 @@ fn container_json(v: &ContainerView, init: bool, scheme: &str, not_created: &str
                 .as_ref()
                 .is_some_and(|c| c.is_exited() && c.exit_code == Some(0))
     } else {
-        running
+        running && v.probe_ready.unwrap_or(true)
     };
     let (image, image_id) = match &v.current {
         Some(c) => (c.image.as_str(), c.image_ref.as_str()),

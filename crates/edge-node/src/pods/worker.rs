@@ -24,6 +24,7 @@ use super::slot::{Next, Slot};
 use super::status::{StatusInput, pod_status};
 
 mod containers;
+mod probes;
 
 /// The safety-net re-check interval while containers should be running.
 pub const RECHECK: Duration = Duration::from_secs(10);
@@ -312,6 +313,7 @@ impl Worker {
             }
             active = true;
         }
+        self.run_probes().await;
         match (active, settled) {
             (false, _) => self.complete().await,
             (true, true) => self.set_state(PodState::Running),
