@@ -518,3 +518,48 @@ fn probes_gate_readiness_and_restart_what_fails_liveness() {
         "{err}"
     );
 }
+
+#[test]
+fn image_pull_secrets_open_private_registries() {
+    let registry = Registry::start_with_auth("edge", "s3cret").unwrap();
+    let server = Server::start().unwrap();
+    let _agent = Agent::start(&server, "edge-wasm", &[]).unwrap();
+    let image = registry
+        .push_as(&guest("hello"), "private:1", Some(("edge", "s3cret")))
+        .unwrap();
+    let k = server.kubectl("1.33");
+    let f = k.file("anon.yaml", &pod("anon", &image, "Never", &[], ""));
+    k.ok(&["apply", "-f", &f]);
+    let anon = wait_for(&k, "anon", "refused", |s| {
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ErrImagePull")
+    });
+    let msg = anon["state"]["waiting"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains("Not authorized"),
+        "the registry refused: {msg}"
+    );
+    k.ok(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        &format!("--docker-server={}", registry.addr),
+        "--docker-username=edge",
+        "--docker-password=s3cret",
+    ]);
+    let f = k.file(
+        "authed.yaml",
+        &pod(
+            "authed",
+            &image,
+            "Never",
+            &[],
+            "  imagePullSecrets:\n  - name: regcred\n",
+        ),
+    );
+    k.ok(&["apply", "-f", &f]);
+    let done = wait_for(&k, "authed", "completed", |s| {
+        s.pointer("/state/terminated/reason").is_some()
+    });
+    assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
+}

@@ -101,6 +101,24 @@ pub struct ContainerConfig {
     pub mounts: Vec<Mount>,
     /// The container's TCP `containerPort`s.
     pub ports: Vec<u16>,
+    /// Credentials for the image's registry, if the pod has some.
+    pub pull_auth: Option<PullAuth>,
+}
+
+/// Registry credentials for one pull (CRI `AuthConfig`), resolved by the
+/// agent from the pod's `imagePullSecrets` for the image's registry.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PullAuth {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for PullAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullAuth")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A host folder mapped into a container (CRI `Mount`).
@@ -221,6 +239,7 @@ impl ContainerConfig {
                 .ok()
             }),
             mounts: Vec::new(),
+            pull_auth: None,
             ports: container
                 .get("ports")
                 .and_then(Value::as_array)

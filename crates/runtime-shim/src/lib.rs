@@ -23,7 +23,7 @@ pub mod sim;
 pub mod state;
 pub mod wasm;
 
-pub use config::{ContainerConfig, PodSandboxConfig, PullPolicy};
+pub use config::{ContainerConfig, PodSandboxConfig, PullAuth, PullPolicy};
 pub use dispatch::Dispatch;
 pub use runtime::{
     ContainerEvent, ContainerEventKind, Result, Runtime, RuntimeError, RuntimeVersion,

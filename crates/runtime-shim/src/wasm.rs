@@ -29,11 +29,10 @@ use jiff::Timestamp;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+pub use crate::config::PullAuth;
 pub use engine::{Program, TICK, WasmEngine};
 pub use exec::{Exit, KILLED, RunSpec, TRAPPED, instantiate_only};
-pub use image::{
-    ImageStore, PullAuth, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, push as push_image,
-};
+pub use image::{ImageStore, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, push as push_image};
 
 use crate::config::{ContainerConfig, PodSandboxConfig};
 use crate::cri_log::{DEFAULT_MAX_SIZE, LogFile};
@@ -370,7 +369,7 @@ impl Runtime for WasmRuntime {
         let image = self
             .inner
             .images
-            .get(&config.image, config.pull_policy, None)
+            .get(&config.image, config.pull_policy, config.pull_auth.as_ref())
             .await?;
         let program = self
             .inner

@@ -39,6 +39,11 @@ pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
 impl Server {
     /// Starts the server on a fresh data dir and a free loopback port.
     pub fn start(bin: &Path) -> Result<Self> {
+        Self::start_with(bin, &[])
+    }
+
+    /// Like [`Server::start`], with extra flags.
+    pub fn start_with(bin: &Path, extra: &[&str]) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("brink-api-bench-")
             .tempdir()?;
@@ -49,6 +54,7 @@ impl Server {
             .args(["server", "--disable-agent", "--data-dir"])
             .arg(dir.path().join("data"))
             .args(["--bind", &addr.to_string(), "--link-bind", "127.0.0.1:0"])
+            .args(extra)
             .env("BRINK_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)

@@ -18,14 +18,38 @@ pub struct Registry {
 impl Registry {
     /// Starts the registry and waits until it answers.
     pub fn start() -> Result<Registry> {
+        Self::start_opts(None)
+    }
+
+    /// A registry that wants `user`/`password` (htpasswd, bcrypt).
+    pub fn start_with_auth(user: &str, password: &str) -> Result<Registry> {
+        Self::start_opts(Some((user, password)))
+    }
+
+    fn start_opts(auth: Option<(&str, &str)>) -> Result<Registry> {
         let dir = tempfile::tempdir()?;
+        let auth_config = match auth {
+            None => String::new(),
+            Some((user, password)) => {
+                let out = Command::new("htpasswd")
+                    .args(["-Bbn", user, password])
+                    .output()
+                    .context("htpasswd (apt-get install apache2-utils)")?;
+                let file = dir.path().join("htpasswd");
+                std::fs::write(&file, &out.stdout)?;
+                format!(
+                    "auth:\n  htpasswd:\n    realm: brink-test\n    path: {}\n",
+                    file.display()
+                )
+            }
+        };
         let port = super::free_port();
         let addr = format!("127.0.0.1:{port}");
         let config = dir.path().join("config.yml");
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n{auth_config}",
                 dir.path().join("data").display()
             ),
         )?;
@@ -52,12 +76,24 @@ impl Registry {
     /// Pushes a wasm file as `REGISTRY/brink/NAME:TAG` with `brink push`
     /// and returns the reference.
     pub fn push(&self, wasm: &Path, name_tag: &str) -> Result<String> {
+        self.push_as(wasm, name_tag, None)
+    }
+
+    /// Like [`Registry::push`], with credentials.
+    pub fn push_as(
+        &self,
+        wasm: &Path,
+        name_tag: &str,
+        auth: Option<(&str, &str)>,
+    ) -> Result<String> {
         let image = format!("{}/brink/{name_tag}", self.addr);
-        let out = Command::new(env!("CARGO_BIN_EXE_brink"))
-            .arg("push")
-            .arg(wasm)
-            .arg(&image)
-            .output()?;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brink"));
+        cmd.arg("push").arg(wasm).arg(&image);
+        if let Some((user, password)) = auth {
+            cmd.args(["--username", user])
+                .env("BRINK_REGISTRY_PASSWORD", password);
+        }
+        let out = cmd.output()?;
         if !out.status.success() {
             bail!(
                 "brink push {image}: {}",

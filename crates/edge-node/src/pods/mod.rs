@@ -20,6 +20,7 @@ pub mod env;
 pub mod lifecycle;
 mod manager;
 pub mod probe;
+pub mod pull_secrets;
 pub mod qos;
 mod slot;
 pub mod status;

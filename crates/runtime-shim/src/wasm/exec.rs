@@ -409,7 +409,16 @@ fn unreachable_http() -> wasmtime::Result<Exit> {
 
 /// Instantiates `program` once in a fresh store and drops it: the time a pod
 /// start spends in wasmtime (for benchmarks and tests).
-pub async fn instantiate_only(engine: &WasmEngine, program: &Program) -> wasmtime::Result<()> {
+pub async fn instantiate_only(
+    engine: &WasmEngine,
+    program: &Program,
+) -> Result<(), super::WasmError> {
+    instantiate(engine, program)
+        .await
+        .map_err(|e| super::WasmError::Invalid(format!("{e:#}")))
+}
+
+async fn instantiate(engine: &WasmEngine, program: &Program) -> wasmtime::Result<()> {
     let spec = RunSpec::default();
     let log = LogFile::discard();
     let oom = Arc::new(AtomicBool::new(false));

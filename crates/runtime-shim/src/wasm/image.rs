@@ -24,7 +24,7 @@ use oci_client::{Client, Reference};
 use serde::{Deserialize, Serialize};
 
 use super::engine::looks_like_wasm;
-use crate::config::PullPolicy;
+use crate::config::{PullAuth, PullPolicy};
 use crate::runtime::RuntimeError;
 
 /// A wasm image ready to compile.
@@ -61,13 +61,6 @@ struct Record {
 pub struct ImageStore {
     root: PathBuf,
     insecure: Vec<String>,
-}
-
-/// Registry credentials for one pull (from `imagePullSecrets`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct PullAuth {
-    pub username: String,
-    pub password: String,
 }
 
 fn image_err(image: &str, message: impl Into<String>) -> RuntimeError {

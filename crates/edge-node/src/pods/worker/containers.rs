@@ -122,6 +122,11 @@ impl Worker {
             pod_ip,
         ) {
             Ok(vars) => {
+                config.pull_auth = crate::pods::pull_secrets::pull_auth(
+                    &self.pod,
+                    &config.image,
+                    self.shared.objects.as_ref(),
+                );
                 config.command = config
                     .command
                     .iter()

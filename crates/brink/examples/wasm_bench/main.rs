@@ -1,0 +1,410 @@
+//! Wasm pod benchmark: a real `brink agent` running `runtimeClassName:
+//! wasmtime` pods pulled from Debian's `docker-registry` on loopback.
+//!
+//! ```sh
+//! cargo build --release -p brink
+//! cargo run --release -p brink --example wasm_bench -- [--pods 100] [--rate 100] [--idle-pods 1000]
+//! ```
+//!
+//! Needs root (the agent gives pods addresses on `brink0`), `docker-registry`
+//! and the `wasm32-wasip2` target. Phases, with progress as they go:
+//!
+//! 1. instantiate: the hello command component and the hello-http component
+//!    compiled once, then instantiated `--instantiations` times in fresh
+//!    stores (in this process, on the same wasmtime settings as the agent);
+//! 2. apply → Running, one by one: `--pods` hello-http pods created one after
+//!    the other, each waited for until its container runs (watch events);
+//!    the image is cached on the node after the first pod;
+//! 3. apply → Running at `--rate` pods/s: `--pods` more, created open loop;
+//! 4. requests/s: `--requests` GETs over 32 keep-alive connections to one pod;
+//! 5. memory: the agent's RSS before the pods, and with `--idle-pods`
+//!    hello-http pods (each a listening server on its own address).
+
+mod load;
+#[path = "../api_bench/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{PostParams, WatchEvent, WatchParams};
+use tokio::sync::Mutex;
+
+struct Args {
+    pods: usize,
+    rate: f64,
+    idle_pods: usize,
+    instantiations: usize,
+    requests: usize,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut a = Args {
+        pods: 100,
+        rate: 100.0,
+        idle_pods: 1000,
+        instantiations: 2000,
+        requests: 100_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().context("missing value");
+        match flag.as_str() {
+            "--pods" => a.pods = value()?.parse()?,
+            "--rate" => a.rate = value()?.parse()?,
+            "--idle-pods" => a.idle_pods = value()?.parse()?,
+            "--instantiations" => a.instantiations = value()?.parse()?,
+            "--requests" => a.requests = value()?.parse()?,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    Ok(a)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn summary(mut v: Vec<Duration>) -> String {
+    v.sort();
+    format!(
+        "p50 {:.2?}, p99 {:.2?}, max {:.2?} (n={})",
+        percentile(&v, 0.5),
+        percentile(&v, 0.99),
+        v.last().copied().unwrap_or_default(),
+        v.len()
+    )
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The example guests, built for wasm32-wasip2.
+fn guests() -> Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = root.join("target/guests");
+    let ok = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(root.join("crates/examples/guests/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()?
+        .success();
+    if !ok {
+        bail!("building the guests failed (rustup target add wasm32-wasip2)");
+    }
+    Ok(target.join("wasm32-wasip2/release"))
+}
+
+/// A `docker-registry` on a free loopback port; killed on drop.
+struct Registry {
+    addr: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Result<Registry> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: {addr}}}\n",
+                dir.path().join("data").display()
+            ),
+        )?;
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting docker-registry (apt-get install docker-registry)")?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return Ok(Registry {
+                    addr,
+                    child,
+                    _dir: dir,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("docker-registry never listened on {addr}")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn push(bin: &Path, file: &Path, image: &str) -> Result<()> {
+    let out = Command::new(bin)
+        .arg("push")
+        .arg(file)
+        .arg(image)
+        .output()?;
+    if !out.status.success() {
+        bail!("brink push: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+fn http_pod(name: &str, node: &str, image: &str) -> Result<Pod> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "wasm-bench"}},
+        "spec": {
+            "nodeName": node,
+            "runtimeClassName": "wasmtime",
+            "containers": [{
+                "name": "web", "image": image,
+                "ports": [{"containerPort": 8080}],
+                "resources": {"limits": {"memory": "16Mi"}}
+            }]
+        }
+    }))?)
+}
+
+fn running(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .and_then(|c| c.state.as_ref())
+        .is_some_and(|s| s.running.is_some())
+}
+
+/// When each pod was first seen running, by name (a watch from now on).
+async fn watch_running(pods: Api<Pod>) -> Result<Arc<Mutex<HashMap<String, Instant>>>> {
+    let seen = Arc::new(Mutex::new(HashMap::new()));
+    let rv = pods
+        .list_metadata(&Default::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let mut stream = pods
+        .watch(&WatchParams::default().timeout(290), &rv)
+        .await?
+        .boxed();
+    let out = seen.clone();
+    tokio::spawn(async move {
+        while let Some(Ok(ev)) = stream.next().await {
+            if let WatchEvent::Added(p) | WatchEvent::Modified(p) = ev
+                && running(&p)
+                && let Some(name) = p.metadata.name.clone()
+            {
+                out.lock().await.entry(name).or_insert_with(Instant::now);
+            }
+        }
+    });
+    Ok(seen)
+}
+
+async fn wait_all(
+    seen: &Mutex<HashMap<String, Instant>>,
+    names: &[String],
+    what: &str,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let done = {
+            let s = seen.lock().await;
+            names.iter().filter(|n| s.contains_key(*n)).count()
+        };
+        if done == names.len() {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("{what}: only {done}/{} running after 10 min", names.len());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bin = server::binary(None)?;
+    let out = guests()?;
+    let hello = out.join("hello.wasm");
+    let hello_http = out.join("hello_http.wasm");
+
+    // 1. instantiate, in process
+    let dir = tempfile::tempdir()?;
+    let rt = runtime_shim::WasmRuntime::new(dir.path(), Vec::new())?;
+    for (name, file) in [
+        ("hello (command)", &hello),
+        ("hello-http (wasi:http)", &hello_http),
+    ] {
+        let bytes: Arc<[u8]> = std::fs::read(file)?.into();
+        let started = Instant::now();
+        let program = rt.engine().load(name, bytes).await?;
+        let compile = started.elapsed();
+        let mut times = Vec::with_capacity(args.instantiations);
+        for _ in 0..args.instantiations {
+            let t = Instant::now();
+            runtime_shim::wasm::instantiate_only(rt.engine(), &program).await?;
+            times.push(t.elapsed());
+        }
+        println!(
+            "instantiate {name}: compile {compile:.0?}; {}",
+            summary(times)
+        );
+    }
+
+    // the cluster: server, registry, one real agent
+    let registry = Registry::start()?;
+    let image = format!("{}/bench/hello-http:1", registry.addr);
+    push(&bin, &hello_http, &image)?;
+    let srv = server::Server::start_with(&bin, &["--node-cidr-mask-size", "21"])?;
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(srv.data_dir().join("admin.kubeconfig"))?,
+            &Default::default(),
+        )
+        .await?,
+    )?;
+    let token = std::fs::read_to_string(srv.data_dir().join("node-token"))?;
+    let agent_dir = srv.dir.path().join("agent");
+    let mut agent = Command::new(&bin)
+        .args([
+            "agent",
+            "--server",
+            &format!("https://{}", srv.addr),
+            "--token",
+            token.trim(),
+        ])
+        .args(["--node-name", "bench-wasm", "--data-dir"])
+        .arg(&agent_dir)
+        .env("BRINK_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(srv.dir.path().join("agent.log"))?)
+        .spawn()?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    let started = Instant::now();
+    while nodes.get_opt("bench-wasm").await?.is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("the agent never registered");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_before = rss_kib(agent.id());
+    println!(
+        "agent RSS with no pods: {:.1} MiB",
+        rss_before as f64 / 1024.0
+    );
+    let seen = watch_running(pods.clone()).await?;
+
+    // 2. one by one (the first pod pulls and compiles; it is not counted)
+    let mut one_by_one = Vec::new();
+    for i in 0..=args.pods {
+        let name = format!("seq-{i}");
+        let t = Instant::now();
+        pods.create(
+            &PostParams::default(),
+            &http_pod(&name, "bench-wasm", &image)?,
+        )
+        .await?;
+        wait_all(&seen, std::slice::from_ref(&name), "one by one").await?;
+        let took = seen.lock().await[&name] - t;
+        if i == 0 {
+            println!("first pod (pull + compile): {took:.0?}");
+        } else {
+            one_by_one.push(took);
+        }
+    }
+    println!("apply -> Running, one by one: {}", summary(one_by_one));
+
+    // 3. at a fixed rate, open loop
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let t0 = Instant::now();
+    let mut sent = Vec::new();
+    let mut names = Vec::new();
+    for i in 0..args.pods {
+        let at = t0 + interval * i as u32;
+        tokio::time::sleep_until(at.into()).await;
+        let name = format!("rate-{i}");
+        let (pods, pod) = (pods.clone(), http_pod(&name, "bench-wasm", &image)?);
+        tokio::spawn(async move { pods.create(&PostParams::default(), &pod).await });
+        sent.push((name.clone(), at));
+        names.push(name);
+    }
+    wait_all(&seen, &names, "at a rate").await?;
+    let s = seen.lock().await;
+    let at_rate: Vec<Duration> = sent.iter().map(|(n, at)| s[n] - *at).collect();
+    drop(s);
+    println!("apply -> Running at {}/s: {}", args.rate, summary(at_rate));
+
+    // 4. requests/s against one pod
+    let p = pods.get("seq-1").await?;
+    let ip = p.status.and_then(|s| s.pod_ip).context("no pod IP")?;
+    let (n, secs) = load::run(&format!("{ip}:8080"), args.requests, 32).await?;
+    println!(
+        "wasi:http hello: {n} requests in {secs:.2} s = {:.0} req/s (32 connections, HTTP/1.1 keep-alive)",
+        n as f64 / secs
+    );
+
+    // 5. memory with idle pods
+    let have = 2 * args.pods + 1;
+    let extra: Vec<String> = (have..args.idle_pods.max(have))
+        .map(|i| format!("idle-{i}"))
+        .collect();
+    for chunk in extra.chunks(50) {
+        let mut set = tokio::task::JoinSet::new();
+        for name in chunk {
+            let (pods, pod) = (pods.clone(), http_pod(name, "bench-wasm", &image)?);
+            set.spawn(async move { pods.create(&PostParams::default(), &pod).await });
+        }
+        while set.join_next().await.is_some() {}
+    }
+    wait_all(&seen, &extra, "idle pods").await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let total = args.idle_pods.max(have);
+    let rss = rss_kib(agent.id());
+    println!(
+        "agent RSS with {total} idle wasm pods: {:.1} MiB ({:.2} MiB per pod over the empty agent)",
+        rss as f64 / 1024.0,
+        (rss.saturating_sub(rss_before)) as f64 / 1024.0 / total as f64
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    Ok(())
+}
