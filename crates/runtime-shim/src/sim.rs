@@ -144,15 +144,10 @@ impl Runtime for SimRuntime {
         self.inner.kill_all(id);
         let mut state = self.inner.lock();
         state.sandboxes.remove(id);
-        let ids: Vec<String> = state
+        let removed: Vec<ContainerStatus> = state
             .containers
-            .values()
-            .filter(|c| c.status.sandbox_id == id)
-            .map(|c| c.status.id.clone())
-            .collect();
-        let removed: Vec<ContainerStatus> = ids
-            .iter()
-            .filter_map(|cid| state.containers.remove(cid).map(|c| c.status))
+            .extract_if(|_, c| c.status.sandbox_id == id)
+            .map(|(_, c)| c.status)
             .collect();
         drop(state);
         for status in &removed {

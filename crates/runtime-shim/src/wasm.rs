@@ -310,18 +310,12 @@ impl Runtime for WasmRuntime {
         {
             tracing::warn!(sandbox = %id, error = %e, "releasing the pod's address");
         }
-        let mut state = self.lock();
-        let ids: Vec<String> = state
+        let removed: Vec<ContainerStatus> = self
+            .lock()
             .containers
-            .values()
-            .filter(|c| c.status.sandbox_id == id)
-            .map(|c| c.status.id.clone())
+            .extract_if(|_, c| c.status.sandbox_id == id)
+            .map(|(_, c)| c.status)
             .collect();
-        let removed: Vec<ContainerStatus> = ids
-            .iter()
-            .filter_map(|cid| state.containers.remove(cid).map(|c| c.status))
-            .collect();
-        drop(state);
         for status in &removed {
             self.emit(status, ContainerEventKind::Removed);
         }

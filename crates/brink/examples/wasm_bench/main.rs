@@ -21,13 +21,15 @@
 //!    hello-http pods (each a listening server on its own address).
 
 mod load;
+#[path = "../../tests/common/registry.rs"]
+mod registry;
 #[path = "../api_bench/server.rs"]
 #[allow(dead_code)]
 mod server;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +39,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{PostParams, WatchEvent, WatchParams};
 use tokio::sync::Mutex;
+
+use registry::{Registry, build_guests};
 
 struct Args {
     pods: usize,
@@ -98,89 +102,8 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The example guests, built for wasm32-wasip2.
-fn guests() -> Result<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = root.join("target/guests");
-    let ok = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(root.join("crates/examples/guests/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target)
-        .status()?
-        .success();
-    if !ok {
-        bail!("building the guests failed (rustup target add wasm32-wasip2)");
-    }
-    Ok(target.join("wasm32-wasip2/release"))
-}
-
-/// A `docker-registry` on a free loopback port; killed on drop.
-struct Registry {
-    addr: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start() -> Result<Registry> {
-        let dir = tempfile::tempdir()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {}}}}}\nhttp: {{addr: {addr}}}\n",
-                dir.path().join("data").display()
-            ),
-        )?;
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting docker-registry (apt-get install docker-registry)")?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return Ok(Registry {
-                    addr,
-                    child,
-                    _dir: dir,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("docker-registry never listened on {addr}")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn push(bin: &Path, file: &Path, image: &str) -> Result<()> {
-    let out = Command::new(bin)
-        .arg("push")
-        .arg(file)
-        .arg(image)
-        .output()?;
-    if !out.status.success() {
-        bail!("brink push: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(())
+fn push(bin: &Path, registry: &Registry, file: &Path, name_tag: &str) -> Result<String> {
+    registry.push_with(bin, file, name_tag, None)
 }
 
 fn http_pod(name: &str, node: &str, image: &str) -> Result<Pod> {
@@ -261,7 +184,7 @@ async fn main() -> Result<()> {
     let args = parse_args()?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bin = server::binary(None)?;
-    let out = guests()?;
+    let out = build_guests(env!("CARGO"))?;
     let hello = out.join("hello.wasm");
     let hello_http = out.join("hello_http.wasm");
 
@@ -290,8 +213,7 @@ async fn main() -> Result<()> {
 
     // the cluster: server, registry, one real agent
     let registry = Registry::start()?;
-    let image = format!("{}/bench/hello-http:1", registry.addr);
-    push(&bin, &hello_http, &image)?;
+    let image = push(&bin, &registry, &hello_http, "hello-http:1")?;
     let srv = server::Server::start_with(&bin, &["--node-cidr-mask-size", "21"])?;
     let client = kube::Client::try_from(
         kube::Config::from_custom_kubeconfig(

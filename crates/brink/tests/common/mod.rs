@@ -2,6 +2,7 @@
 //! the real kubectl binaries.
 #![allow(dead_code)]
 
+pub mod registry;
 pub mod wasm;
 
 use anyhow::{Context, Result, bail};

@@ -167,11 +167,7 @@ fn generated(ctx: &PodContext<'_>, pod: &Value, vol: &Value) -> Result<Option<Fi
             &mut files,
         )?;
     } else if let Some(d) = vol.get("downwardAPI") {
-        let items = d
-            .get("items")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        downward_files(ctx, pod, items, mode_of_default(d), &mut files)?;
+        downward_files(ctx, pod, items(d), mode_of_default(d), &mut files)?;
     } else if let Some(p) = vol.get("projected") {
         let mode = mode_of_default(p);
         for src in p
@@ -193,17 +189,20 @@ fn generated(ctx: &PodContext<'_>, pod: &Value, vol: &Value) -> Result<Option<Fi
             } else if let Some(s) = src.get("secret") {
                 keyed_files(ctx, ns, "Secret", s, str_of(s, "name"), mode, &mut files)?;
             } else if let Some(d) = src.get("downwardAPI") {
-                let items = d
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .map_or(&[][..], Vec::as_slice);
-                downward_files(ctx, pod, items, mode, &mut files)?;
+                downward_files(ctx, pod, items(d), mode, &mut files)?;
             }
         }
     } else {
         return Ok(None);
     }
     Ok(Some(files))
+}
+
+/// A downward API source's `items`.
+fn items(v: &Value) -> &[Value] {
+    v.get("items")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
 }
 
 fn mode_of_default(v: &Value) -> u32 {
