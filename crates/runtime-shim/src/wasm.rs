@@ -96,7 +96,10 @@ struct State {
 }
 
 struct Inner {
-    engine: Arc<WasmEngine>,
+    /// Made at the first wasm pod: a node that runs none does not pay for
+    /// the compiler and the WASI linkers (about 7 MiB).
+    engine: std::sync::OnceLock<Arc<WasmEngine>>,
+    compiled_dir: PathBuf,
     images: ImageStore,
     network: crate::podnet::PodNetwork,
     state: Mutex<State>,
@@ -130,11 +133,13 @@ impl WasmRuntime {
     /// (`images/`, `compiled/`); `insecure_registries` are reached over
     /// plain HTTP (loopback registries always are).
     pub fn new(dir: &Path, insecure_registries: Vec<String>) -> Result<WasmRuntime, WasmError> {
-        let engine = WasmEngine::new(&dir.join("compiled"))?;
+        let compiled_dir = dir.join("compiled");
+        std::fs::create_dir_all(&compiled_dir).map_err(|e| WasmError::io(&compiled_dir, e))?;
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
         Ok(WasmRuntime {
             inner: Arc::new(Inner {
-                engine,
+                engine: std::sync::OnceLock::new(),
+                compiled_dir,
                 images: ImageStore::new(&dir.join("images"), insecure_registries),
                 network: crate::podnet::PodNetwork::new(dir.join("pod-addresses.json")),
                 state: Mutex::new(State::default()),
@@ -143,9 +148,13 @@ impl WasmRuntime {
         })
     }
 
-    /// The engine (benchmarks instantiate through it).
-    pub fn engine(&self) -> &Arc<WasmEngine> {
-        &self.inner.engine
+    /// The engine, made on first use (benchmarks instantiate through it).
+    pub fn engine(&self) -> Result<&Arc<WasmEngine>, WasmError> {
+        if let Some(engine) = self.inner.engine.get() {
+            return Ok(engine);
+        }
+        let engine = WasmEngine::new(&self.inner.compiled_dir)?;
+        Ok(self.inner.engine.get_or_init(|| engine))
     }
 
     /// The image cache.
@@ -366,8 +375,8 @@ impl Runtime for WasmRuntime {
             .get(&config.image, config.pull_policy, config.pull_auth.as_ref())
             .await?;
         let program = self
-            .inner
-            .engine
+            .engine()
+            .map_err(|e| RuntimeError::Failed(e.to_string()))?
             .load(&image.wasm_digest, image.bytes.clone())
             .await
             .map_err(|e| RuntimeError::Image {
@@ -460,7 +469,14 @@ impl Runtime for WasmRuntime {
         let this = self.clone();
         let id = id.to_owned();
         tokio::spawn(async move {
-            let exit = exec::run(&this.inner.engine, &program, &spec, &log, &term, &kill).await;
+            let exit = match this.engine() {
+                Ok(engine) => exec::run(engine, &program, &spec, &log, &term, &kill).await,
+                Err(e) => Exit {
+                    code: 128,
+                    reason: "StartError",
+                    message: e.to_string(),
+                },
+            };
             tracing::debug!(container = %id, code = exit.code, reason = exit.reason, "wasm container exited");
             this.finish(&id, &exit);
         });

@@ -17,6 +17,9 @@
 //!    the image is cached on the node after the first pod;
 //! 3. apply → Running at `--rate` pods/s: `--pods` more, created open loop;
 //! 4. requests/s: `--requests` GETs over 32 keep-alive connections to one pod;
+//!    with `--wasmtime PATH` (the CLI of the same wasmtime release), the same
+//!    load against `wasmtime serve -S cli=y` on the same component, brink
+//!    before and after it (A/B/A, same client, same cores);
 //! 5. memory: the agent's RSS before the pods, and with `--idle-pods`
 //!    hello-http pods (each a listening server on its own address).
 
@@ -48,6 +51,8 @@ struct Args {
     idle_pods: usize,
     instantiations: usize,
     requests: usize,
+    /// A `wasmtime` CLI of the same release, to serve the same component.
+    wasmtime: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -57,6 +62,7 @@ fn parse_args() -> Result<Args> {
         idle_pods: 1000,
         instantiations: 2000,
         requests: 100_000,
+        wasmtime: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +73,7 @@ fn parse_args() -> Result<Args> {
             "--idle-pods" => a.idle_pods = value()?.parse()?,
             "--instantiations" => a.instantiations = value()?.parse()?,
             "--requests" => a.requests = value()?.parse()?,
+            "--wasmtime" => a.wasmtime = Some(value()?.into()),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -104,6 +111,16 @@ fn rss_kib(pid: u32) -> u64 {
 
 fn push(bin: &Path, registry: &Registry, file: &Path, name_tag: &str) -> Result<String> {
     registry.push_with(bin, file, name_tag, None)
+}
+
+/// Requests/s of the hello component served at `addr` (32 keep-alive connections).
+async fn rps(who: &str, addr: &str, requests: usize) -> Result<f64> {
+    let (n, secs) = load::run(addr, requests, 32).await?;
+    let rate = n as f64 / secs;
+    println!(
+        "wasi:http hello on {who}: {n} requests in {secs:.2} s = {rate:.0} req/s (32 connections, HTTP/1.1 keep-alive)"
+    );
+    Ok(rate)
 }
 
 fn http_pod(name: &str, node: &str, image: &str) -> Result<Pod> {
@@ -197,12 +214,12 @@ async fn main() -> Result<()> {
     ] {
         let bytes: Arc<[u8]> = std::fs::read(file)?.into();
         let started = Instant::now();
-        let program = rt.engine().load(name, bytes).await?;
+        let program = rt.engine()?.load(name, bytes).await?;
         let compile = started.elapsed();
         let mut times = Vec::with_capacity(args.instantiations);
         for _ in 0..args.instantiations {
             let t = Instant::now();
-            runtime_shim::wasm::instantiate_only(rt.engine(), &program).await?;
+            runtime_shim::wasm::instantiate_only(rt.engine()?, &program).await?;
             times.push(t.elapsed());
         }
         println!(
@@ -298,11 +315,36 @@ async fn main() -> Result<()> {
     // 4. requests/s against one pod
     let p = pods.get("seq-1").await?;
     let ip = p.status.and_then(|s| s.pod_ip).context("no pod IP")?;
-    let (n, secs) = load::run(&format!("{ip}:8080"), args.requests, 32).await?;
-    println!(
-        "wasi:http hello: {n} requests in {secs:.2} s = {:.0} req/s (32 connections, HTTP/1.1 keep-alive)",
-        n as f64 / secs
-    );
+    let target = format!("{ip}:8080");
+    let first = rps("brink", &target, args.requests).await?;
+    if let Some(wasmtime) = &args.wasmtime {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut serve = Command::new(wasmtime)
+            .args(["serve", "-S", "cli=y", "--addr", &addr])
+            .arg(&hello_http)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", wasmtime.display()))?;
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&addr).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("wasmtime serve never listened on {addr}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let reference = rps("wasmtime serve", &addr, args.requests).await?;
+        let _ = serve.kill();
+        let _ = serve.wait();
+        let second = rps("brink", &target, args.requests).await?;
+        println!(
+            "brink / wasmtime serve: {:.2} (brink {first:.0} and {second:.0} req/s around it)",
+            (first + second) / 2.0 / reference
+        );
+    }
 
     // 5. memory with idle pods
     let have = 2 * args.pods + 1;

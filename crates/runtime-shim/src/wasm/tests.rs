@@ -263,7 +263,11 @@ async fn compiled_code_is_cached_on_disk_for_the_next_start() {
             .get("local/x:1", PullPolicy::Never, None)
             .await
             .unwrap();
-        rt.engine().load(&img.wasm_digest, img.bytes).await.unwrap();
+        rt.engine()
+            .unwrap()
+            .load(&img.wasm_digest, img.bytes)
+            .await
+            .unwrap();
     }
     let cached: Vec<_> = std::fs::read_dir(dir.path().join("compiled"))
         .unwrap()
@@ -277,8 +281,15 @@ async fn compiled_code_is_cached_on_disk_for_the_next_start() {
         .get("local/x:1", PullPolicy::Never, None)
         .await
         .unwrap();
-    let program = rt.engine().load(&img.wasm_digest, img.bytes).await.unwrap();
-    instantiate_only(rt.engine(), &program).await.unwrap();
+    let program = rt
+        .engine()
+        .unwrap()
+        .load(&img.wasm_digest, img.bytes)
+        .await
+        .unwrap();
+    instantiate_only(rt.engine().unwrap(), &program)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
