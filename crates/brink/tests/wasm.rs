@@ -198,12 +198,12 @@ fn memory_limits_oom_kill_and_bad_images_say_why() {
     assert_eq!(small["state"]["terminated"]["exitCode"], 0, "{small}");
     assert!(k.ok(&["logs", "small"]).starts_with("allocated 4 MiB\n"));
     let script = wait_for(&k, "script", "failed to pull", |s| {
-        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ErrImagePull")
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ImagePullBackOff")
     });
     let msg = script["state"]["waiting"]["message"].as_str().unwrap_or("");
     assert!(msg.contains("no WebAssembly module or component"), "{msg}");
     let missing = wait_for(&k, "missing", "failed to pull", |s| {
-        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ErrImagePull")
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ImagePullBackOff")
     });
     let msg = missing["state"]["waiting"]["message"]
         .as_str()
@@ -213,7 +213,10 @@ fn memory_limits_oom_kill_and_bad_images_say_why() {
         "the registry's message: {msg}"
     );
     let err = k.fails(&["logs", "missing"]);
-    assert!(err.contains("is waiting to start: ErrImagePull"), "{err}");
+    assert!(
+        err.contains("is waiting to start: ImagePullBackOff"),
+        "{err}"
+    );
     // the agent's log names the pulls; nothing was retried without back-off
     let _ = c.agent.log();
 }
@@ -531,7 +534,7 @@ fn image_pull_secrets_open_private_registries() {
     let f = k.file("anon.yaml", &pod("anon", &image, "Never", &[], ""));
     k.ok(&["apply", "-f", &f]);
     let anon = wait_for(&k, "anon", "refused", |s| {
-        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ErrImagePull")
+        s.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("ImagePullBackOff")
     });
     let msg = anon["state"]["waiting"]["message"].as_str().unwrap_or("");
     assert!(

@@ -46,7 +46,13 @@ pub(crate) struct Slot {
     /// The probes of the current run, and which run they are for.
     pub probes: Vec<Prober>,
     probed_run: Option<String>,
+    /// When a pull last failed: `ErrImagePull` turns into `ImagePullBackOff`
+    /// after [`PULL_ERROR_SHOWN`], as the kubelet shows them.
+    pull_failed_at: Option<Instant>,
 }
+
+/// How long a failed pull shows as `ErrImagePull` before `ImagePullBackOff`.
+pub const PULL_ERROR_SHOWN: Duration = Duration::from_secs(1);
 
 impl Slot {
     /// A slot for a container spec that has not run yet.
@@ -76,6 +82,7 @@ impl Slot {
             create_failures: 0,
             probes: Vec::new(),
             probed_run: None,
+            pull_failed_at: None,
         }
     }
 
@@ -180,12 +187,14 @@ impl Slot {
             .filter(|p| (p.kind == Kind::Startup) != started)
             .map(Prober::next_at)
             .chain(self.retry_at)
+            .chain(self.pull_failed_at.map(|at| at + PULL_ERROR_SHOWN))
             .min()
     }
 
     /// Decides what the slot needs at `now` under `policy`. `pod` names the
     /// pod in back-off messages (`name_namespace(uid)`).
     pub fn next(&mut self, policy: RestartPolicy, now: Instant, pod: &str) -> Next {
+        self.show_pull_backoff(now);
         let Some(current) = &self.view.current else {
             return match self.retry_at {
                 Some(at) if at > now => Next::Wait(Some(at)),
@@ -247,8 +256,30 @@ impl Slot {
         self.attempt += 1;
         self.replace = false;
         self.retry_at = None;
+        self.pull_failed_at = None;
         self.create_failures = 0;
         forgotten
+    }
+
+    /// A failed pull waiting for its retry shows as `ImagePullBackOff`.
+    fn show_pull_backoff(&mut self, now: Instant) {
+        let Some(failed) = self.pull_failed_at else {
+            return;
+        };
+        let waiting_retry = self.retry_at.is_some_and(|at| at > now);
+        if now < failed + PULL_ERROR_SHOWN || !waiting_retry {
+            return;
+        }
+        if let Some(w) = &mut self.view.waiting
+            && w.reason == "ErrImagePull"
+        {
+            w.reason = "ImagePullBackOff".into();
+            w.message = format!(
+                "Back-off pulling image {:?}: {}",
+                self.view.image, w.message
+            );
+        }
+        self.pull_failed_at = None;
     }
 
     /// Records a failed create: the slot waits with a doubling delay.
@@ -257,6 +288,7 @@ impl Slot {
         let doublings = self.create_failures.saturating_sub(1).min(6);
         let delay = (INITIAL_BACKOFF * 2u32.pow(doublings)).min(MAX_BACKOFF);
         self.retry_at = Some(now + delay);
+        self.pull_failed_at = matches!(err, RuntimeError::Image { .. }).then_some(now);
         let reason = match err {
             RuntimeError::Image { .. } => "ErrImagePull",
             RuntimeError::Config(_) => "CreateContainerConfigError",
@@ -298,3 +330,33 @@ impl Slot {
 
 /// How long to wait before retrying a sandbox that could not be made.
 pub(crate) const SANDBOX_RETRY: Duration = INITIAL_BACKOFF;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_pull_shows_as_back_off_while_it_waits() {
+        let mut slot = Slot::new(serde_json::json!({"name": "c", "image": "r/x:1"}));
+        let t0 = Instant::now();
+        let err = RuntimeError::Image {
+            image: "r/x:1".into(),
+            message: "manifest unknown".into(),
+        };
+        slot.create_failed(&err, t0);
+        assert_eq!(slot.wake_at(), Some(t0 + PULL_ERROR_SHOWN));
+        let policy = RestartPolicy::from_spec(Some("Always"));
+        slot.next(policy, t0 + Duration::from_millis(500), "p");
+        assert_eq!(slot.view.waiting.as_ref().unwrap().reason, "ErrImagePull");
+        slot.next(policy, t0 + PULL_ERROR_SHOWN, "p");
+        let w = slot.view.waiting.as_ref().unwrap();
+        assert_eq!(w.reason, "ImagePullBackOff");
+        assert!(
+            w.message.starts_with("Back-off pulling image \"r/x:1\""),
+            "{}",
+            w.message
+        );
+        assert!(w.message.contains("manifest unknown"));
+        assert_eq!(slot.wake_at(), slot.retry_at);
+    }
+}
