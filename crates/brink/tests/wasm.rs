@@ -566,3 +566,58 @@ fn image_pull_secrets_open_private_registries() {
     });
     assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
 }
+
+#[test]
+fn a_cpu_hog_does_not_starve_its_neighbours() {
+    let c = cluster();
+    let hello = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let web = c
+        .registry
+        .push(&guest("hello_http"), "hello-http:0.1")
+        .unwrap();
+    let k = c.server.kubectl("1.33");
+    let ports = "    ports:\n    - containerPort: 8080\n";
+    let yaml = [
+        pod("web", &web, "Always", &[], ports),
+        // two hogs, more than the 2 cores, one of them without a CPU limit
+        pod("hog-1", &hello, "Never", &[("SPIN_MS", "30000")], ""),
+        pod(
+            "hog-2",
+            &hello,
+            "Never",
+            &[("SPIN_MS", "30000")],
+            "    resources:\n      limits:\n        cpu: 200m\n",
+        ),
+    ]
+    .join("---\n");
+    let f = k.file("hogs.yaml", &yaml);
+    k.ok(&["apply", "-f", &f]);
+    for p in ["web", "hog-1", "hog-2"] {
+        wait_for(&k, p, "ran", |s| s.pointer("/state/running").is_some());
+    }
+    let ip = json(&k, &["get", "pod", "web"])["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let addr = format!("{ip}:8080");
+    assert!(eventually(Duration::from_secs(10), || http_get(&addr, "/").is_some()));
+    let mut times = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        assert!(http_get(&addr, "/").is_some());
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let p90 = times[times.len() * 9 / 10];
+    assert!(
+        p90 < Duration::from_millis(250),
+        "a neighbour's requests wait behind the hogs: p90 {p90:?}, all {times:?}"
+    );
+    // the hogs still run: throttled and time-sliced, not stopped
+    for p in ["hog-1", "hog-2"] {
+        assert!(
+            container_state(&k, p).pointer("/state/running").is_some(),
+            "{p}"
+        );
+    }
+}

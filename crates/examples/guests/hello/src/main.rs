@@ -7,11 +7,22 @@
 //! allocates and touches N MiB first (to try memory limits). With
 //! `SHOW_FILE=PATH` each numbered line also shows that file's content (to
 //! watch a mounted ConfigMap change), and `WRITE_FILE=PATH` appends a line
-//! to a file (to try writable volumes).
+//! to a file (to try writable volumes). `SPIN_MS=N` burns the CPU for N ms
+//! first (to try CPU limits and fairness).
 
 use std::time::Duration;
 
 fn main() {
+    if let Some(ms) = std::env::var("SPIN_MS").ok().and_then(|m| m.parse::<u64>().ok()) {
+        let until = std::time::Instant::now() + Duration::from_millis(ms);
+        let mut x: u64 = 1;
+        while std::time::Instant::now() < until {
+            for _ in 0..1_000_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            }
+        }
+        println!("spun ({x})");
+    }
     if let Some(mb) = std::env::var("ALLOC_MB").ok().and_then(|m| m.parse::<usize>().ok()) {
         let mut held: Vec<Vec<u8>> = Vec::new();
         for i in 0..mb {
