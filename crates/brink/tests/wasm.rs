@@ -621,3 +621,50 @@ fn a_cpu_hog_does_not_starve_its_neighbours() {
         );
     }
 }
+
+#[test]
+fn the_kv_counter_keeps_counting_across_agent_restarts() {
+    let mut c = cluster();
+    let image = c
+        .registry
+        .push(&guest("kv-counter"), "kv-counter:0.1")
+        .unwrap();
+    let k = c.server.kubectl("1.33");
+    let run = |k: &Kubectl, name: &str| {
+        let f = k.file(
+            &format!("{name}.yaml"),
+            &pod(name, &image, "Never", &[], ""),
+        );
+        k.ok(&["apply", "-f", &f]);
+        let done = wait_for(k, name, "completed", |s| {
+            s.pointer("/state/terminated/reason").is_some()
+        });
+        assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
+        k.ok(&["logs", name])
+    };
+    assert_eq!(run(&k, "count-1"), "runs = 1\n");
+    assert_eq!(run(&k, "count-2"), "runs = 2\n");
+    // the store lives on the node: a killed and restarted agent keeps it
+    c.agent.kill();
+    c.agent.spawn().unwrap();
+    assert!(eventually(Duration::from_secs(30), || {
+        k.run(&[
+            "get",
+            "node",
+            "edge-wasm",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+        .stdout
+            == "True"
+    }));
+    assert_eq!(run(&k, "count-3"), "runs = 3\n");
+    // another namespace counts on its own
+    k.ok(&["create", "namespace", "other"]);
+    let f = k.file("other.yaml", &pod("count-x", &image, "Never", &[], ""));
+    k.ok(&["apply", "-n", "other", "-f", &f]);
+    assert!(eventually(Duration::from_secs(30), || k
+        .run(&["logs", "-n", "other", "count-x"])
+        .stdout
+        == "runs = 1\n"));
+}

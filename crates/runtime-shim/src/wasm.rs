@@ -17,6 +17,7 @@
 mod engine;
 mod exec;
 mod image;
+pub mod kv;
 mod serve;
 
 use std::collections::HashMap;
@@ -102,6 +103,7 @@ struct Inner {
     compiled_dir: PathBuf,
     images: ImageStore,
     network: crate::podnet::PodNetwork,
+    kv: Arc<kv::KvStore>,
     state: Mutex<State>,
     events: broadcast::Sender<ContainerEvent>,
 }
@@ -142,6 +144,7 @@ impl WasmRuntime {
                 compiled_dir,
                 images: ImageStore::new(&dir.join("images"), insecure_registries),
                 network: crate::podnet::PodNetwork::new(dir.join("pod-addresses.json")),
+                kv: Arc::new(kv::KvStore::open(&dir.join("kv.redb"))?),
                 state: Mutex::new(State::default()),
                 events,
             }),
@@ -213,6 +216,7 @@ impl WasmRuntime {
                 .collect(),
             listen: None,
             ports: config.ports.clone(),
+            kv: None,
         }
     }
 
@@ -384,6 +388,10 @@ impl Runtime for WasmRuntime {
                 message: e.to_string(),
             })?;
         let mut spec = Self::run_spec(config, &image);
+        spec.kv = Some(kv::KvScope {
+            store: self.inner.kv.clone(),
+            namespace: sandbox_config.namespace.clone(),
+        });
         let log_path = match (&sandbox_config.log_directory, &config.log_path) {
             (Some(dir), Some(rel)) => Some(dir.join(rel)),
             _ => None,

@@ -26,6 +26,13 @@ use super::exec::{P2Ctx, State};
 /// How often the engine's epoch advances: the time slice of a busy guest.
 pub const TICK: Duration = Duration::from_millis(10);
 
+/// How the linker reaches a guest's `brink:edge/kv` scope.
+struct KvData;
+
+impl wasmtime::component::HasData for KvData {
+    type Data<'a> = super::kv::KvHost<'a>;
+}
+
 /// What a wasm blob is, compiled and pre-linked, ready to instantiate.
 pub enum Program {
     /// A core module (WASI preview 1) with a `_start` export.
@@ -82,6 +89,10 @@ impl WasmEngine {
             .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut p2)
             .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+        super::kv::add_to_linker::<State<P2Ctx>, KvData>(&mut p2, |s| {
+            super::kv::KvHost(s.wasi.kv.as_ref())
+        })
+        .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
         std::fs::create_dir_all(cache_dir).map_err(|e| WasmError::io(cache_dir, e))?;
         let weak = engine.weak();
         std::thread::Builder::new()

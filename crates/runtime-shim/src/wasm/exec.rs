@@ -43,6 +43,8 @@ pub struct RunSpec {
     /// container's TCP `containerPort`s.
     pub listen: Option<std::net::IpAddr>,
     pub ports: Vec<u16>,
+    /// The `brink:edge/kv` scope of the pod (its namespace).
+    pub kv: Option<super::kv::KvScope>,
 }
 
 /// How a run ended.
@@ -84,14 +86,16 @@ pub struct P2Ctx {
     ctx: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
+    pub(super) kv: Option<super::kv::KvScope>,
 }
 
 impl P2Ctx {
-    pub(super) fn new(mut builder: WasiCtxBuilder) -> P2Ctx {
+    pub(super) fn new(mut builder: WasiCtxBuilder, spec: &RunSpec) -> P2Ctx {
         P2Ctx {
             ctx: builder.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
+            kv: spec.kv.clone(),
         }
     }
 }
@@ -391,7 +395,7 @@ async fn run_program(
             Ok(Exit::code(0))
         }
         Program::Command(pre) => {
-            let mut store = store(engine, P2Ctx::new(builder), spec, oom);
+            let mut store = store(engine, P2Ctx::new(builder, spec), spec, oom);
             let command = pre.instantiate_async(&mut store).await?;
             let result = command.wasi_cli_run().call_run(&mut store).await?;
             Ok(Exit::code(if result.is_ok() { 0 } else { 1 }))
@@ -430,11 +434,11 @@ async fn instantiate(engine: &WasmEngine, program: &Program) -> wasmtime::Result
             pre.instantiate_async(&mut store).await?;
         }
         Program::Command(pre) => {
-            let mut store = store(engine, P2Ctx::new(builder), &spec, &oom);
+            let mut store = store(engine, P2Ctx::new(builder, &spec), &spec, &oom);
             pre.instantiate_async(&mut store).await?;
         }
         Program::Http(pre) => {
-            let mut store = store(engine, P2Ctx::new(builder), &spec, &oom);
+            let mut store = store(engine, P2Ctx::new(builder, &spec), &spec, &oom);
             pre.instantiate_async(&mut store).await?;
         }
     }

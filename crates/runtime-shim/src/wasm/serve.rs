@@ -169,7 +169,12 @@ impl Server {
         let builder =
             wasi_builder(&self.spec, &self.log).map_err(|e| wasmtime::Error::msg(e.message))?;
         let oom = Arc::new(AtomicBool::new(false));
-        let mut store = store(&self.engine, P2Ctx::new(builder), &self.spec, &oom);
+        let mut store = store(
+            &self.engine,
+            P2Ctx::new(builder, &self.spec),
+            &self.spec,
+            &oom,
+        );
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
             .data_mut()
