@@ -659,6 +659,29 @@ fn the_kv_counter_keeps_counting_across_agent_restarts() {
             == "True"
     }));
     assert_eq!(run(&k, "count-3"), "runs = 3\n");
+    // the step comes from a ConfigMap the pod references (brink:edge/config)
+    k.ok(&[
+        "create",
+        "configmap",
+        "counter-settings",
+        "--from-literal=step=10",
+    ]);
+    let f = k.file(
+        "count-4.yaml",
+        &pod(
+            "count-4",
+            &image,
+            "Never",
+            &[],
+            "    envFrom:\n    - configMapRef: {name: counter-settings}\n",
+        ),
+    );
+    k.ok(&["apply", "-f", &f]);
+    let done = wait_for(&k, "count-4", "completed", |s| {
+        s.pointer("/state/terminated/reason").is_some()
+    });
+    assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
+    assert_eq!(k.ok(&["logs", "count-4"]), "runs = 13\n");
     // another namespace counts on its own
     k.ok(&["create", "namespace", "other"]);
     let f = k.file("other.yaml", &pod("count-x", &image, "Never", &[], ""));

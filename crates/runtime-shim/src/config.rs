@@ -103,6 +103,9 @@ pub struct ContainerConfig {
     pub ports: Vec<u16>,
     /// Credentials for the image's registry, if the pod has some.
     pub pull_auth: Option<PullAuth>,
+    /// The data of the ConfigMaps the pod references (name → key → value),
+    /// for runtimes that hand them to workloads (`brink:edge/config`).
+    pub config_maps: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// Registry credentials for one pull (CRI `AuthConfig`), resolved by the
@@ -240,6 +243,7 @@ impl ContainerConfig {
             }),
             mounts: Vec::new(),
             pull_auth: None,
+            config_maps: BTreeMap::new(),
             ports: container
                 .get("ports")
                 .and_then(Value::as_array)

@@ -14,10 +14,10 @@
 //! Container states move Created → Running → Exited only; every call checks
 //! the state it needs ([`RuntimeError::InvalidState`] otherwise).
 
+pub mod edge;
 mod engine;
 mod exec;
 mod image;
-pub mod kv;
 mod serve;
 
 use std::collections::HashMap;
@@ -103,7 +103,7 @@ struct Inner {
     compiled_dir: PathBuf,
     images: ImageStore,
     network: crate::podnet::PodNetwork,
-    kv: Arc<kv::KvStore>,
+    kv: Arc<edge::KvStore>,
     state: Mutex<State>,
     events: broadcast::Sender<ContainerEvent>,
 }
@@ -144,7 +144,7 @@ impl WasmRuntime {
                 compiled_dir,
                 images: ImageStore::new(&dir.join("images"), insecure_registries),
                 network: crate::podnet::PodNetwork::new(dir.join("pod-addresses.json")),
-                kv: Arc::new(kv::KvStore::open(&dir.join("kv.redb"))?),
+                kv: Arc::new(edge::KvStore::open(&dir.join("kv.redb"))?),
                 state: Mutex::new(State::default()),
                 events,
             }),
@@ -217,6 +217,7 @@ impl WasmRuntime {
             listen: None,
             ports: config.ports.clone(),
             kv: None,
+            config: Arc::new(config.config_maps.clone()),
         }
     }
 
@@ -388,7 +389,7 @@ impl Runtime for WasmRuntime {
                 message: e.to_string(),
             })?;
         let mut spec = Self::run_spec(config, &image);
-        spec.kv = Some(kv::KvScope {
+        spec.kv = Some(edge::KvScope {
             store: self.inner.kv.clone(),
             namespace: sandbox_config.namespace.clone(),
         });

@@ -141,6 +141,29 @@ pub(crate) fn resource_ref(container: &Value, r: &Value) -> Result<String, Confi
     })
 }
 
+/// The data of every ConfigMap the pod references that the node holds
+/// (name → key → value; binary values as lossy text).
+pub fn referenced_config_maps(
+    pod: &Value,
+    objects: &dyn Objects,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    api::link::pod_references(pod)
+        .iter()
+        .filter_map(|key| {
+            let name = key
+                .strip_prefix(api::link::CONFIGMAP_PREFIX)?
+                .split('/')
+                .nth(1)?;
+            let data = object_data(&objects.get(key)?, "ConfigMap").ok()?;
+            let text = data
+                .into_iter()
+                .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+                .collect();
+            Some((name.to_owned(), text))
+        })
+        .collect()
+}
+
 /// Expands `$(VAR)` from `env` (`$$` escapes); unknown references stay as written.
 pub fn expand(s: &str, env: &[(String, String)]) -> String {
     let mut out = String::with_capacity(s.len());

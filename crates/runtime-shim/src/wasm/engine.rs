@@ -30,7 +30,14 @@ pub const TICK: Duration = Duration::from_millis(10);
 struct KvData;
 
 impl wasmtime::component::HasData for KvData {
-    type Data<'a> = super::kv::KvHost<'a>;
+    type Data<'a> = super::edge::KvHost<'a>;
+}
+
+/// How the linker reaches a guest's `brink:edge/config` answers.
+struct ConfigData;
+
+impl wasmtime::component::HasData for ConfigData {
+    type Data<'a> = super::edge::ConfigHost<'a>;
 }
 
 /// What a wasm blob is, compiled and pre-linked, ready to instantiate.
@@ -89,8 +96,12 @@ impl WasmEngine {
             .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut p2)
             .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
-        super::kv::add_to_linker::<State<P2Ctx>, KvData>(&mut p2, |s| {
-            super::kv::KvHost(s.wasi.kv.as_ref())
+        super::edge::add_to_linker::<State<P2Ctx>, KvData>(&mut p2, |s| {
+            super::edge::KvHost(s.wasi.kv.as_ref())
+        })
+        .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+        super::edge::add_config_to_linker::<State<P2Ctx>, ConfigData>(&mut p2, |s| {
+            super::edge::ConfigHost(&s.wasi.config)
         })
         .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
         std::fs::create_dir_all(cache_dir).map_err(|e| WasmError::io(cache_dir, e))?;

@@ -44,7 +44,9 @@ pub struct RunSpec {
     pub listen: Option<std::net::IpAddr>,
     pub ports: Vec<u16>,
     /// The `brink:edge/kv` scope of the pod (its namespace).
-    pub kv: Option<super::kv::KvScope>,
+    pub kv: Option<super::edge::KvScope>,
+    /// What `brink:edge/config` answers: the pod's ConfigMaps.
+    pub config: Arc<super::edge::ConfigMaps>,
 }
 
 /// How a run ended.
@@ -86,7 +88,8 @@ pub struct P2Ctx {
     ctx: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
-    pub(super) kv: Option<super::kv::KvScope>,
+    pub(super) kv: Option<super::edge::KvScope>,
+    pub(super) config: Arc<super::edge::ConfigMaps>,
 }
 
 impl P2Ctx {
@@ -96,6 +99,7 @@ impl P2Ctx {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             kv: spec.kv.clone(),
+            config: spec.config.clone(),
         }
     }
 }

@@ -127,6 +127,8 @@ impl Worker {
                     &config.image,
                     self.shared.objects.as_ref(),
                 );
+                config.config_maps =
+                    env::referenced_config_maps(&self.pod, self.shared.objects.as_ref());
                 config.command = config
                     .command
                     .iter()

@@ -1,6 +1,10 @@
-//! `brink:edge/kv`: the node-local key-value store wasm workloads import
-//! (WIT in `crates/wit/wit/brink.wit`). One redb file in the runtime's
-//! folder; keys are scoped by the pod's namespace.
+//! The `brink:edge` host interfaces wasm components may import beyond WASI
+//! (WIT in `crates/wit/wit/brink.wit`):
+//!
+//! - `kv`: a node-local key-value store, one redb file in the runtime's
+//!   folder, keys scoped by the pod's namespace;
+//! - `config`: the data of the ConfigMaps the pod references, as the agent
+//!   resolved them for the container's start.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +20,9 @@ mod bindings {
     });
 }
 
+pub use bindings::brink::edge::config::{
+    Host as ConfigHostTrait, add_to_linker as add_config_to_linker,
+};
 pub use bindings::brink::edge::kv::{Host, add_to_linker};
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
@@ -144,6 +151,23 @@ impl Host for KvHost<'_> {
     }
 }
 
+/// A guest's ConfigMaps: name → key → value.
+pub type ConfigMaps =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>;
+
+/// The guest's view of its ConfigMaps.
+pub struct ConfigHost<'a>(pub &'a ConfigMaps);
+
+impl ConfigHostTrait for ConfigHost<'_> {
+    fn get(&mut self, name: String, key: String) -> Option<String> {
+        self.0.get(&name)?.get(&key).cloned()
+    }
+
+    fn keys(&mut self, name: String) -> Option<Vec<String>> {
+        Some(self.0.get(&name)?.keys().cloned().collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +198,22 @@ mod tests {
         assert!(!ha.delete("n".into()));
         assert!(ha.set("k".into(), vec![0; MAX_VALUE + 1]).is_err());
         assert!(KvHost(None).set("k".into(), vec![]).is_err());
+    }
+
+    #[test]
+    fn config_maps_by_name_and_key() {
+        let mut maps = ConfigMaps::new();
+        maps.entry("settings".into())
+            .or_default()
+            .insert("mode".into(), "eco".into());
+        let mut h = ConfigHost(&maps);
+        assert_eq!(
+            h.get("settings".into(), "mode".into()).as_deref(),
+            Some("eco")
+        );
+        assert_eq!(h.get("settings".into(), "x".into()), None);
+        assert_eq!(h.get("other".into(), "mode".into()), None);
+        assert_eq!(h.keys("settings".into()), Some(vec!["mode".to_owned()]));
+        assert_eq!(h.keys("other".into()), None);
     }
 }
