@@ -3,6 +3,7 @@
 # a wasm OCI artifact with `brink push`:
 #   REGISTRY/brink/hello:0.1        a WASI command (prints, exits)
 #   REGISTRY/brink/hello-http:0.1   a wasi:http server
+#   REGISTRY/brink/kv-counter:0.1   counts its runs in the node's brink:edge/kv store
 # Usage: crates/examples/push.sh [REGISTRY]   (default 127.0.0.1:5000)
 # Set BRINK to the brink binary (default: target/release/brink, built if missing).
 set -euo pipefail
@@ -23,3 +24,4 @@ fi
 out=target/guests/wasm32-wasip2/release
 "$brink" push "$out/hello.wasm" "$registry/brink/hello:0.1"
 "$brink" push "$out/hello_http.wasm" "$registry/brink/hello-http:0.1"
+"$brink" push "$out/kv-counter.wasm" "$registry/brink/kv-counter:0.1"
