@@ -177,18 +177,20 @@ fn complete(buf: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// Reads `path` from `offset`; a file shorter than `offset` was rotated and
-/// is read from its start.
+/// Reads `path` from `offset` on (only what was appended); a file shorter
+/// than `offset` was rotated and is read from its start.
 async fn read_from(path: &Path, offset: &mut u64) -> std::io::Result<Vec<u8>> {
-    let data = tokio::fs::read(path).await?;
-    if (data.len() as u64) < *offset {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(path).await?;
+    let len = file.metadata().await?.len();
+    if len < *offset {
         *offset = 0;
     }
-    let start = usize::try_from(*offset)
-        .unwrap_or(usize::MAX)
-        .min(data.len());
-    *offset = data.len() as u64;
-    Ok(data[start..].to_vec())
+    file.seek(std::io::SeekFrom::Start(*offset)).await?;
+    let mut data = Vec::with_capacity(usize::try_from(len - *offset).unwrap_or(0));
+    file.read_to_end(&mut data).await?;
+    *offset += data.len() as u64;
+    Ok(data)
 }
 
 /// Streams a log to `out`: what is there now (from the rotated file too),
