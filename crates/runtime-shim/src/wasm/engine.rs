@@ -70,6 +70,8 @@ pub struct WasmEngine {
     cache_dir: PathBuf,
     /// Compiled programs by blob digest, kept while some container uses them.
     loaded: Mutex<HashMap<String, Weak<Program>>>,
+    /// Loads in progress, by digest.
+    loading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl WasmEngine {
@@ -122,6 +124,7 @@ impl WasmEngine {
             p2,
             cache_dir: cache_dir.to_owned(),
             loaded: Mutex::new(HashMap::new()),
+            loading: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -141,6 +144,18 @@ impl WasmEngine {
         if let Some(p) = self.loaded_program(digest) {
             return Ok(p);
         }
+        // one load per digest at a time: pods started together share it
+        let gate = self
+            .loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(digest.to_owned())
+            .or_default()
+            .clone();
+        let _one = gate.lock().await;
+        if let Some(p) = self.loaded_program(digest) {
+            return Ok(p);
+        }
         let this = self.clone();
         let key = digest.to_owned();
         let program = tokio::task::spawn_blocking(move || this.load_blocking(&key, &bytes))
@@ -150,6 +165,11 @@ impl WasmEngine {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         loaded.retain(|_, p| p.strong_count() > 0);
         loaded.insert(digest.to_owned(), Arc::downgrade(&program));
+        drop(loaded);
+        self.loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, g| Arc::strong_count(g) > 1);
         Ok(program)
     }
 

@@ -307,3 +307,27 @@ async fn states_move_forward_only() {
         Err(RuntimeError::NotFound { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_started_together_share_one_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = WasmRuntime::new(dir.path(), Vec::new()).unwrap();
+    let engine = rt.engine().unwrap().clone();
+    let bytes: std::sync::Arc<[u8]> = hello_module("x\n", 1, 0).into();
+    let loads: Vec<_> = (0..8)
+        .map(|_| {
+            let (engine, bytes) = (engine.clone(), bytes.clone());
+            tokio::spawn(async move { engine.load("sha256:same", bytes).await.unwrap() })
+        })
+        .collect();
+    let mut programs = Vec::new();
+    for l in loads {
+        programs.push(l.await.unwrap());
+    }
+    assert!(
+        programs
+            .windows(2)
+            .all(|w| std::sync::Arc::ptr_eq(&w[0], &w[1])),
+        "every load got the one compiled program"
+    );
+}
