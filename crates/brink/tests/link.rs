@@ -431,6 +431,24 @@ fn simulated_fleet_joins_and_runs_pods() {
         "ready: {}",
         ready()
     );
+    // 20 nodes joining at once: each got a pod subnet of its own
+    let nodes = json(&k, &["get", "nodes"]);
+    let mut cidrs: Vec<&str> = nodes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.pointer("/spec/podCIDR").and_then(Value::as_str))
+        .collect();
+    cidrs.sort();
+    cidrs.dedup();
+    assert_eq!(cidrs.len(), 20, "{cidrs:?}");
+    let prefix = server.cluster_cidr.trim_end_matches("0.0/16");
+    assert!(
+        cidrs
+            .iter()
+            .all(|c| c.starts_with(prefix) && c.ends_with(".0/24")),
+        "{cidrs:?}"
+    );
     let mut yaml = String::new();
     for i in 0..40 {
         yaml.push_str(&pod_yaml(

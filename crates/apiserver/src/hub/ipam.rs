@@ -3,7 +3,7 @@
 //! in its Node's `spec.podCIDR`/`spec.podCIDRs`, and told to its agent in the
 //! link's welcome. The hub hands them out under one lock, so two nodes
 //! joining at once never get the same subnet: the lowest subnet that no
-//! Node holds and no joining node was promised.
+//! Node held when the hub started and that it has not handed out since.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
@@ -108,6 +108,8 @@ pub struct PodCidrs {
     config: PodCidrConfig,
     /// Subnets promised to nodes whose Node object does not exist yet.
     promised: Mutex<HashMap<String, String>>,
+    /// Every subnet handed out, loaded from the Nodes at the first allocation.
+    taken: tokio::sync::Mutex<Option<BTreeSet<String>>>,
 }
 
 fn pod_cidr_of(node: &Value) -> Option<String> {
@@ -122,6 +124,7 @@ impl PodCidrs {
         PodCidrs {
             config,
             promised: Mutex::new(HashMap::new()),
+            taken: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -134,51 +137,22 @@ impl PodCidrs {
             .cloned()
     }
 
-    /// The node's pod CIDR: the one its Node holds, else a new one (written
-    /// into an existing Node, or promised until the Node is created).
+    /// The node's pod CIDR: the one its Node holds (one read), else a new
+    /// one, written into an existing Node or promised until the Node is
+    /// created.
     pub async fn for_node(&self, api: &Api, node: &str) -> ApiResult<String> {
         let nodes = crate::hub::apply::nodes_info()?;
-        let list = api
-            .store
-            .list(store::ListOptions {
-                prefix: nodes.key_prefix(),
-                ..Default::default()
-            })
-            .await?;
-        let mut used = BTreeSet::new();
-        let mut existing = None;
-        for kv in &list.items {
-            let obj: Value = serde_json::from_slice(&kv.value)
-                .map_err(|e| ApiError::Internal(format!("stored node: {e}")))?;
-            if api::meta::name(&obj) == Some(node) {
-                existing = Some(obj.clone());
-            }
-            if let Some(c) = pod_cidr_of(&obj) {
-                used.insert(c);
-            }
-        }
+        let existing = match objects::get(api, nodes, None, node).await {
+            Ok(n) => Some(n),
+            Err(ApiError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
         if let Some(c) = existing.as_ref().and_then(pod_cidr_of) {
             return Ok(c);
         }
-        let cidr = {
-            let mut promised = self.promised.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(c) = promised.get(node) {
-                c.clone()
-            } else {
-                used.extend(promised.values().cloned());
-                let c = self
-                    .config
-                    .lowest_free(&used)
-                    .ok_or_else(|| {
-                        ApiError::Unavailable(format!(
-                            "the cluster CIDR {} has no free /{} left for node {node}",
-                            self.config.cluster, self.config.node_prefix
-                        ))
-                    })?
-                    .to_string();
-                promised.insert(node.to_owned(), c.clone());
-                c
-            }
+        let cidr = match self.promised(node) {
+            Some(c) => c,
+            None => self.allocate(api, node).await?,
         };
         if existing.is_some() {
             let patch = json!({"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}});
@@ -196,6 +170,50 @@ impl PodCidrs {
             .await?;
             self.forget(node);
         }
+        Ok(cidr)
+    }
+
+    /// A fresh subnet for `node`, promised to it. What is taken is read from
+    /// the Nodes once, then kept here (a deleted node's subnet is reused
+    /// after the next server start).
+    async fn allocate(&self, api: &Api, node: &str) -> ApiResult<String> {
+        let mut taken = self.taken.lock().await;
+        if taken.is_none() {
+            let nodes = crate::hub::apply::nodes_info()?;
+            let list = api
+                .store
+                .list(store::ListOptions {
+                    prefix: nodes.key_prefix(),
+                    ..Default::default()
+                })
+                .await?;
+            let mut used = BTreeSet::new();
+            for kv in &list.items {
+                let obj: Value = serde_json::from_slice(&kv.value)
+                    .map_err(|e| ApiError::Internal(format!("stored node: {e}")))?;
+                used.extend(pod_cidr_of(&obj));
+            }
+            *taken = Some(used);
+        }
+        let used = taken.get_or_insert_with(BTreeSet::new);
+        if let Some(c) = self.promised(node) {
+            return Ok(c);
+        }
+        let cidr = self
+            .config
+            .lowest_free(used)
+            .ok_or_else(|| {
+                ApiError::Unavailable(format!(
+                    "the cluster CIDR {} has no free /{} left for node {node}",
+                    self.config.cluster, self.config.node_prefix
+                ))
+            })?
+            .to_string();
+        used.insert(cidr.clone());
+        self.promised
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node.to_owned(), cidr.clone());
         Ok(cidr)
     }
 
