@@ -45,6 +45,25 @@ fn wait_for(k: &Kubectl, pod: &str, what: &str, f: impl Fn(&Value) -> bool) -> V
     container_state(k, pod)
 }
 
+/// Applies `yaml` (the pod `name`) and waits until its container ends with 0.
+fn complete(k: &Kubectl, name: &str, yaml: &str) -> Value {
+    let f = k.file(&format!("{name}.yaml"), yaml);
+    k.ok(&["apply", "-f", &f]);
+    let done = wait_for(k, name, "completed", |s| {
+        s.pointer("/state/terminated/reason").is_some()
+    });
+    assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
+    done
+}
+
+/// The pod's `status.podIP`.
+fn pod_ip(k: &Kubectl, name: &str) -> String {
+    json(k, &["get", "pod", name])["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 struct Cluster {
     server: Server,
     agent: Agent,
@@ -284,10 +303,7 @@ fn wasi_http_replicas_serve_on_their_own_pod_ips_and_stop_gracefully() {
     for i in 0..3 {
         let name = format!("web-{i}");
         wait_for(&k, &name, "ran", |s| s.pointer("/state/running").is_some());
-        let ip = json(&k, &["get", "pod", &name])["status"]["podIP"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let ip = pod_ip(&k, &name);
         let prefix = c.server.cluster_cidr.trim_end_matches(".0.0/16");
         assert!(
             ip.starts_with(prefix),
@@ -326,10 +342,7 @@ fn wasi_http_replicas_serve_on_their_own_pod_ips_and_stop_gracefully() {
     }
     // deletion: the server drains and ends well within the grace period;
     // its address goes away with it
-    let ip = json(&k, &["get", "pod", "web-1"])["status"]["podIP"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let ip = pod_ip(&k, "web-1");
     let started = Instant::now();
     k.ok(&["delete", "pod", "web-1", "--wait=true", "--timeout=60s"]);
     assert!(
@@ -414,10 +427,7 @@ fn an_agent_restart_brings_wasm_servers_back_on_the_same_address() {
     let f = k.file("web.yaml", &pod("web", &image, "Always", &[], ports));
     k.ok(&["apply", "-f", &f]);
     wait_for(&k, "web", "ran", |s| s.pointer("/state/running").is_some());
-    let ip = json(&k, &["get", "pod", "web"])["status"]["podIP"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let ip = pod_ip(&k, "web");
     let addr = format!("{ip}:8080");
     assert!(eventually(Duration::from_secs(10), || http_get(&addr, "/").is_some()));
     c.agent.kill();
@@ -550,8 +560,9 @@ fn image_pull_secrets_open_private_registries() {
         "--docker-username=edge",
         "--docker-password=s3cret",
     ]);
-    let f = k.file(
-        "authed.yaml",
+    complete(
+        &k,
+        "authed",
         &pod(
             "authed",
             &image,
@@ -560,11 +571,6 @@ fn image_pull_secrets_open_private_registries() {
             "  imagePullSecrets:\n  - name: regcred\n",
         ),
     );
-    k.ok(&["apply", "-f", &f]);
-    let done = wait_for(&k, "authed", "completed", |s| {
-        s.pointer("/state/terminated/reason").is_some()
-    });
-    assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
 }
 
 #[test]
@@ -595,10 +601,7 @@ fn a_cpu_hog_does_not_starve_its_neighbours() {
     for p in ["web", "hog-1", "hog-2"] {
         wait_for(&k, p, "ran", |s| s.pointer("/state/running").is_some());
     }
-    let ip = json(&k, &["get", "pod", "web"])["status"]["podIP"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let ip = pod_ip(&k, "web");
     let addr = format!("{ip}:8080");
     assert!(eventually(Duration::from_secs(10), || http_get(&addr, "/").is_some()));
     let mut times = Vec::new();
@@ -631,15 +634,7 @@ fn the_kv_counter_keeps_counting_across_agent_restarts() {
         .unwrap();
     let k = c.server.kubectl("1.33");
     let run = |k: &Kubectl, name: &str| {
-        let f = k.file(
-            &format!("{name}.yaml"),
-            &pod(name, &image, "Never", &[], ""),
-        );
-        k.ok(&["apply", "-f", &f]);
-        let done = wait_for(k, name, "completed", |s| {
-            s.pointer("/state/terminated/reason").is_some()
-        });
-        assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
+        complete(k, name, &pod(name, &image, "Never", &[], ""));
         k.ok(&["logs", name])
     };
     assert_eq!(run(&k, "count-1"), "runs = 1\n");
@@ -666,8 +661,9 @@ fn the_kv_counter_keeps_counting_across_agent_restarts() {
         "counter-settings",
         "--from-literal=step=10",
     ]);
-    let f = k.file(
-        "count-4.yaml",
+    complete(
+        &k,
+        "count-4",
         &pod(
             "count-4",
             &image,
@@ -676,11 +672,6 @@ fn the_kv_counter_keeps_counting_across_agent_restarts() {
             "    envFrom:\n    - configMapRef: {name: counter-settings}\n",
         ),
     );
-    k.ok(&["apply", "-f", &f]);
-    let done = wait_for(&k, "count-4", "completed", |s| {
-        s.pointer("/state/terminated/reason").is_some()
-    });
-    assert_eq!(done["state"]["terminated"]["exitCode"], 0, "{done}");
     assert_eq!(k.ok(&["logs", "count-4"]), "runs = 13\n");
     // another namespace counts on its own
     k.ok(&["create", "namespace", "other"]);

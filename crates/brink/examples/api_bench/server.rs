@@ -15,6 +15,17 @@ pub struct Server {
     child: Child,
 }
 
+/// `VmRSS` of a process in KiB (0 if it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The release binary: `--brink PATH`, else `target/release/brink` of the workspace.
 pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
     let path = match explicit {
@@ -113,7 +124,7 @@ impl Server {
                 .unwrap_or(0)
         };
         Memory {
-            rss_kib: field("VmRSS:"),
+            rss_kib: rss_kib(self.pid()),
             hwm_kib: field("VmHWM:"),
             threads: field("Threads:"),
             store_bytes: self.store_bytes(),

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
-use crate::server::Server;
+use crate::server::{Server, rss_kib};
 
 /// The node link address from the server's ready line.
 pub fn link_addr(log: &str) -> Result<SocketAddr> {
@@ -28,17 +28,6 @@ pub async fn client(data_dir: &Path) -> Result<kube::Client> {
     let kc = kube::config::Kubeconfig::read_from(data_dir.join("admin.kubeconfig"))?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
     Ok(kube::Client::try_from(cfg)?)
-}
-
-/// Resident memory of a process in KiB.
-pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Link counters the fleet writes.

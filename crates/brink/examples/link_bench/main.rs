@@ -35,7 +35,8 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 
-use fleet::{Fleet, rss_kib};
+use fleet::Fleet;
+use server::rss_kib;
 
 struct Args {
     nodes: usize,

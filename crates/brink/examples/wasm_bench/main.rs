@@ -44,6 +44,7 @@ use kube::api::{PostParams, WatchEvent, WatchParams};
 use tokio::sync::Mutex;
 
 use registry::{Registry, build_guests};
+use server::rss_kib;
 
 struct Args {
     pods: usize,
@@ -97,16 +98,6 @@ fn summary(mut v: Vec<Duration>) -> String {
         v.last().copied().unwrap_or_default(),
         v.len()
     )
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn push(bin: &Path, registry: &Registry, file: &Path, name_tag: &str) -> Result<String> {
