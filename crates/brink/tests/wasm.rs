@@ -125,6 +125,15 @@ fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
     );
     let phase = json(&k, &["get", "pod", "hello"])["status"]["phase"].clone();
     assert_eq!(phase, "Succeeded");
+    // the node's events show in describe
+    assert!(
+        eventually(Duration::from_secs(10), || k
+            .run(&["describe", "pod", "hello"])
+            .stdout
+            .contains("Started container main")),
+        "{}",
+        k.run(&["describe", "pod", "hello"]).stdout
+    );
     // the same logs through every kubectl generation
     for v in ["1.27", "1.33"] {
         let out = c.server.kubectl(v).ok(&["logs", "hello"]);
@@ -230,6 +239,23 @@ fn memory_limits_oom_kill_and_bad_images_say_why() {
     assert!(
         msg.contains("manifest unknown"),
         "the registry's message: {msg}"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let ev = k
+                .run(&[
+                    "get",
+                    "events",
+                    "--field-selector",
+                    "involvedObject.name=missing",
+                    "-o",
+                    "json",
+                ])
+                .stdout;
+            ev.contains("Failed to pull image") && ev.contains("Back-off pulling image")
+        }),
+        "pull events: {}",
+        k.run(&["get", "events"]).stdout
     );
     let err = k.fails(&["logs", "missing"]);
     assert!(
@@ -510,6 +536,13 @@ fn probes_gate_readiness_and_restart_what_fails_liveness() {
     let dead = wait_for(&k, "dead", "restarted by its liveness probe", |s| {
         s["restartCount"].as_i64() >= Some(1)
     });
+    let ev = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=dead",
+    ]);
+    assert!(ev.contains("Liveness probe failed"), "{ev}");
     assert_eq!(
         dead["lastState"]["terminated"]["exitCode"], 0,
         "a drained server: {dead}"

@@ -153,6 +153,7 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
     let (items, next_seq) = db.outbox_load()?;
     let mut agent = Agent {
         runtime: cfg.runtime.clone(),
+        events_sent: 0,
         db,
         outbox: Outbox::restore(items, next_seq),
         pods,
@@ -182,6 +183,8 @@ async fn apply_pod_cidr(runtime: &dyn Runtime, cidr: &str) {
 
 struct Agent {
     runtime: Arc<dyn Runtime>,
+    /// Events reported so far (part of their names).
+    events_sent: u64,
     db: LocalDb,
     outbox: Outbox,
     pods: PodManager,
@@ -353,6 +356,25 @@ impl Agent {
                         name,
                         uid,
                         status,
+                    }
+                }
+                PodReport::Event {
+                    namespace,
+                    name,
+                    uid,
+                    event,
+                } => {
+                    self.events_sent += 1;
+                    UplinkBody::Event {
+                        event: crate::pods::events::event_object(
+                            &self.status_cfg.node_name,
+                            &namespace,
+                            &name,
+                            &uid,
+                            &event,
+                            jiff::Timestamp::now(),
+                            self.events_sent,
+                        ),
                     }
                 }
                 PodReport::Terminated {

@@ -33,6 +33,13 @@ pub enum PodReport {
         /// The full PodStatus as JSON.
         status: Value,
     },
+    /// Something happened to the pod that users see as an Event.
+    Event {
+        namespace: String,
+        name: String,
+        uid: String,
+        event: super::events::PodEvent,
+    },
     /// The deleted pod's containers are stopped and removed: the agent may
     /// finish the deletion. Nothing more is reported for this uid.
     Terminated {

@@ -17,6 +17,7 @@
 
 pub mod backoff;
 pub mod env;
+pub mod events;
 pub mod lifecycle;
 mod manager;
 pub mod probe;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::backoff::{CrashBackoff, INITIAL_BACKOFF, MAX_BACKOFF, RestartPolicy};
+use super::events::{PodEvent, for_waiting};
 use super::probe::{Kind, Prober, Spec};
 use super::status::{ContainerView, Waiting};
 
@@ -49,6 +50,9 @@ pub(crate) struct Slot {
     /// When a pull last failed: `ErrImagePull` turns into `ImagePullBackOff`
     /// after [`PULL_ERROR_SHOWN`], as the kubelet shows them.
     pull_failed_at: Option<Instant>,
+    /// The run and the waiting reason events were last recorded for.
+    announced_run: Option<String>,
+    announced_waiting: Option<String>,
 }
 
 /// How long a failed pull shows as `ErrImagePull` before `ImagePullBackOff`.
@@ -83,7 +87,42 @@ impl Slot {
             probes: Vec::new(),
             probed_run: None,
             pull_failed_at: None,
+            announced_run: None,
+            announced_waiting: None,
         }
+    }
+
+    /// The events of what changed since the last call: a run that started,
+    /// a waiting reason that began.
+    pub fn take_events(&mut self) -> Vec<PodEvent> {
+        let mut out = Vec::new();
+        let name = self.view.name.clone();
+        if let Some(c) = &self.view.current
+            && c.is_running()
+            && self.announced_run.as_deref() != Some(c.id.as_str())
+        {
+            self.announced_run = Some(c.id.clone());
+            out.push(PodEvent::normal(
+                "Created",
+                &name,
+                format!("Created container: {name}"),
+            ));
+            out.push(PodEvent::normal(
+                "Started",
+                &name,
+                format!("Started container {name}"),
+            ));
+        }
+        let waiting = self.view.waiting.as_ref().map(|w| w.reason.clone());
+        if waiting != self.announced_waiting {
+            if let Some(w) = &self.view.waiting
+                && let Some(ev) = for_waiting(&name, &self.view.image, &w.reason, &w.message)
+            {
+                out.push(ev);
+            }
+            self.announced_waiting = waiting;
+        }
+        out
     }
 
     /// Arms the probes for the current run when it is new (the kubelet

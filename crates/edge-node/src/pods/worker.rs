@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::RestartPolicy;
+use super::events::PodEvent;
 use super::lifecycle::PodState;
 use super::manager::{Clock, PodReport, Router};
 use super::slot::{Next, Slot};
@@ -235,6 +236,16 @@ impl Worker {
         }
     }
 
+    /// Reports an event about this pod.
+    pub(super) fn event(&self, event: PodEvent) {
+        let _ = self.shared.reports.send(PodReport::Event {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+            event,
+        });
+    }
+
     fn wake_at(&self) -> Option<Instant> {
         if self.state.is_final() {
             return None;
@@ -325,6 +336,15 @@ impl Worker {
     fn report(&mut self) {
         if self.adopted_final {
             return;
+        }
+        let events: Vec<PodEvent> = self
+            .init
+            .iter_mut()
+            .chain(self.containers.iter_mut())
+            .flat_map(Slot::take_events)
+            .collect();
+        for event in events {
+            self.event(event);
         }
         let status = pod_status(&StatusInput {
             pod: &self.pod,

@@ -7,6 +7,7 @@ use runtime_shim::{ContainerConfig, RuntimeError, SandboxState, SandboxStatus};
 use tokio::time::Instant;
 
 use super::{Control, Stop, Worker};
+use crate::pods::events::PodEvent;
 use crate::pods::lifecycle::PodState;
 use crate::pods::slot::SANDBOX_RETRY;
 use crate::pods::{env, volumes};
@@ -218,6 +219,20 @@ impl Worker {
         if matches!(self.state, PodState::Creating | PodState::Running) {
             self.set_state(PodState::Terminating);
             self.report();
+            let running: Vec<String> = self
+                .init
+                .iter()
+                .chain(&self.containers)
+                .filter(|s| s.is_running())
+                .map(|s| s.view.name.clone())
+                .collect();
+            for name in running {
+                self.event(PodEvent::normal(
+                    "Killing",
+                    &name,
+                    format!("Stopping container {name}"),
+                ));
+            }
             self.stop_containers(self.grace()).await?;
             self.refresh().await;
             for slot in self.init.iter_mut().chain(self.containers.iter_mut()) {

@@ -3,6 +3,7 @@
 use tokio::time::Instant;
 
 use super::Worker;
+use crate::pods::events::PodEvent;
 use crate::pods::probe::{self, Kind, Verdict};
 
 impl Worker {
@@ -34,10 +35,34 @@ impl Worker {
                 if verdict != Verdict::Changed(false) || kind == Kind::Readiness {
                     if let (Verdict::Changed(ok), Kind::Readiness) = (&verdict, kind) {
                         tracing::info!(pod = %label, container = %slot.view.name, ready = ok, "readiness changed");
+                        if !ok {
+                            let (name, reason) =
+                                (slot.view.name.clone(), slot.probes[p].last_error.clone());
+                            self.event(PodEvent::warning(
+                                "Unhealthy",
+                                &name,
+                                format!("Readiness probe failed: {reason}"),
+                            ));
+                        }
                     }
                     continue;
                 }
                 let reason = slot.probes[p].last_error.clone();
+                let name = slot.view.name.clone();
+                self.event(PodEvent::warning(
+                    "Unhealthy",
+                    &name,
+                    format!("{} probe failed: {reason}", kind.label()),
+                ));
+                self.event(PodEvent::normal(
+                    "Killing",
+                    &name,
+                    format!(
+                        "Container {name} failed {} probe, will be restarted",
+                        kind.label().to_lowercase()
+                    ),
+                ));
+                let slot = &mut self.containers[i];
                 tracing::warn!(
                     pod = %label,
                     container = %slot.view.name,
