@@ -7,6 +7,7 @@ pub use registry::{RESOURCES, ResourceInfo, Subresource};
 pub mod convert;
 pub mod decode;
 pub mod defaults;
+pub mod egress;
 pub mod link;
 pub mod meta;
 pub mod patch;

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use api::egress::Egress;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tokio::sync::{broadcast, watch};
@@ -218,6 +219,8 @@ impl WasmRuntime {
             ports: config.ports.clone(),
             kv: None,
             config: Arc::new(config.config_maps.clone()),
+            http_egress: Arc::new(Egress::Any),
+            socket_egress: Arc::new(Egress::Any),
         }
     }
 
@@ -353,6 +356,23 @@ impl Runtime for WasmRuntime {
             .collect())
     }
 
+    async fn image_present(&self, image: &str, _sandbox: &PodSandboxConfig) -> Result<bool> {
+        Ok(self.inner.images.is_present(image))
+    }
+
+    async fn pull_image(
+        &self,
+        config: &ContainerConfig,
+        _sandbox: &PodSandboxConfig,
+    ) -> Result<u64> {
+        let image = self
+            .inner
+            .images
+            .get(&config.image, config.pull_policy, config.pull_auth.as_ref())
+            .await?;
+        Ok(image.bytes.len() as u64)
+    }
+
     async fn create_container(
         &self,
         sandbox_id: &str,
@@ -389,6 +409,7 @@ impl Runtime for WasmRuntime {
                 message: e.to_string(),
             })?;
         let mut spec = Self::run_spec(config, &image);
+        (spec.http_egress, spec.socket_egress) = egress(&sandbox_config.annotations)?;
         spec.kv = Some(edge::KvScope {
             store: self.inner.kv.clone(),
             namespace: sandbox_config.namespace.clone(),
@@ -576,3 +597,20 @@ impl Runtime for WasmRuntime {
 
 #[cfg(test)]
 mod tests;
+
+/// The pod's outbound rules for `wasi:http` and `wasi:sockets`, from its
+/// annotations (checked at admission; a pod from an older server that does
+/// not parse fails to start with the reason).
+fn egress(
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> Result<(Arc<Egress>, Arc<Egress>)> {
+    let rules = |key: &str, sockets: bool| {
+        Egress::parse(annotations.get(key).map(String::as_str), sockets)
+            .map(Arc::new)
+            .map_err(|e| RuntimeError::Config(format!("annotation {key}: {e}")))
+    };
+    Ok((
+        rules(api::egress::OUTBOUND_HTTP, false)?,
+        rules(api::egress::OUTBOUND_SOCKETS, true)?,
+    ))
+}

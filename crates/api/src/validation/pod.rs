@@ -47,6 +47,11 @@ pub(crate) fn validate_pod(obj: &Value, old: Option<&Value>, errs: &mut Errors) 
     let empty = Value::Null;
     let spec = obj.get("spec").unwrap_or(&empty);
     validate_pod_spec(spec, &Path::new("spec"), errs);
+    validate_egress(
+        obj.pointer("/metadata/annotations"),
+        &Path::new("metadata"),
+        errs,
+    );
     if let Some(old) = old {
         validate_pod_update(spec, old.get("spec").unwrap_or(&empty), errs);
     }
@@ -59,6 +64,11 @@ pub(crate) fn validate_pod_template(template: Option<&Value>, path: &Path, errs:
         return;
     };
     validate_labels(t.pointer("/metadata/labels"), &path.child("labels"), errs);
+    validate_egress(
+        t.pointer("/metadata/annotations"),
+        &path.child("metadata"),
+        errs,
+    );
     let empty = Value::Null;
     validate_pod_spec(t.get("spec").unwrap_or(&empty), &path.child("spec"), errs);
 }
@@ -132,6 +142,25 @@ fn refuse_exec_probes(spec: &Value, path: &Path, errs: &mut Errors) {
                     ));
                 }
             }
+        }
+    }
+}
+
+/// The wasm egress annotations ([`crate::egress`]) must parse.
+fn validate_egress(annotations: Option<&Value>, path: &Path, errs: &mut Errors) {
+    for (key, sockets) in [
+        (crate::egress::OUTBOUND_HTTP, false),
+        (crate::egress::OUTBOUND_SOCKETS, true),
+    ] {
+        let Some(value) = annotations.and_then(|a| a.get(key)).and_then(Value::as_str) else {
+            continue;
+        };
+        if let Err(msg) = crate::egress::Egress::parse(Some(value), sockets) {
+            errs.push(FieldError::invalid(
+                path.child("annotations").key(key),
+                value,
+                msg,
+            ));
         }
     }
 }

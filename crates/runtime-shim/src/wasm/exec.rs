@@ -16,6 +16,8 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use api::egress::Egress;
+
 use super::engine::{Program, WasmEngine};
 use crate::cri_log::{LogFile, Stream};
 
@@ -47,6 +49,10 @@ pub struct RunSpec {
     pub kv: Option<super::edge::KvScope>,
     /// What `brink:edge/config` answers: the pod's ConfigMaps.
     pub config: Arc<super::edge::ConfigMaps>,
+    /// Where outbound `wasi:http` requests may go.
+    pub http_egress: Arc<Egress>,
+    /// What `wasi:sockets` may connect and send to.
+    pub socket_egress: Arc<Egress>,
 }
 
 /// How a run ended.
@@ -88,16 +94,21 @@ pub struct P2Ctx {
     ctx: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
+    egress: EgressHooks,
     pub(super) kv: Option<super::edge::KvScope>,
     pub(super) config: Arc<super::edge::ConfigMaps>,
 }
 
 impl P2Ctx {
-    pub(super) fn new(mut builder: WasiCtxBuilder, spec: &RunSpec) -> P2Ctx {
+    pub(super) fn new(mut builder: WasiCtxBuilder, spec: &RunSpec, log: &LogFile) -> P2Ctx {
         P2Ctx {
             ctx: builder.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
+            egress: EgressHooks {
+                rules: spec.http_egress.clone(),
+                log: log.clone(),
+            },
             kv: spec.kv.clone(),
             config: spec.config.clone(),
         }
@@ -109,8 +120,54 @@ impl WasiHttpView for State<P2Ctx> {
         WasiHttpCtxView {
             ctx: &mut self.wasi.http,
             table: &mut self.wasi.table,
-            hooks: Default::default(),
+            hooks: &mut self.wasi.egress,
         }
+    }
+}
+
+/// Outbound `wasi:http` under the pod's `wasm.brink.io/outbound-http` rules:
+/// a request they do not allow fails with `HTTP-request-denied` (and a line
+/// in the container's log); the others go out as wasmtime sends them.
+struct EgressHooks {
+    rules: Arc<Egress>,
+    log: LogFile,
+}
+
+type Sent = wasmtime_wasi_http::Result<(
+    http::Response<wasmtime_wasi_http::WasiBody>,
+    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+)>;
+
+impl wasmtime_wasi_http::WasiHttpHooks for EgressHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<dyn Future<Output = Sent> + Send> {
+        drop(fut);
+        let uri = request.uri();
+        let tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let (host, port) = match uri.authority() {
+            Some(a) => (a.host(), a.port_u16().unwrap_or(if tls { 443 } else { 80 })),
+            None => ("", 0),
+        };
+        if !self.rules.allows_host(host, port) {
+            let line = format!(
+                "brink: outbound request to {host}:{port} denied by the pod's {} annotation\n",
+                api::egress::OUTBOUND_HTTP
+            );
+            let _ = self.log.write(Stream::Stderr, line.as_bytes());
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
     }
 }
 
@@ -296,6 +353,19 @@ pub(super) fn wasi_builder(spec: &RunSpec, log: &LogFile) -> Result<WasiCtxBuild
         log: log.clone(),
         stream: Stream::Stderr,
     });
+    let sockets = spec.socket_egress.clone();
+    b.allow_tcp(true)
+        .allow_udp(true)
+        .allow_ip_name_lookup(sockets.allows_some())
+        .socket_addr_check(move |addr, use_| {
+            use wasmtime_wasi::sockets::SocketAddrUse as U;
+            let allowed = match use_ {
+                U::TcpConnect | U::UdpSend => sockets.allows_addr(addr),
+                // local binds and what comes in are not egress
+                U::TcpBind | U::TcpListen | U::TcpAccept | U::UdpBind | U::UdpReceive => true,
+            };
+            Box::pin(async move { allowed })
+        });
     for (host, guest, read_only) in &spec.preopens {
         let perms = if *read_only {
             wasmtime_wasi::FsPerms::ReadOnly
@@ -313,7 +383,7 @@ pub(super) fn wasi_builder(spec: &RunSpec, log: &LogFile) -> Result<WasiCtxBuild
 }
 
 pub(super) fn store<W: Send + 'static>(
-    engine: &WasmEngine,
+    engine: &wasmtime::Engine,
     wasi: W,
     spec: &RunSpec,
     oom: &Arc<AtomicBool>,
@@ -322,7 +392,7 @@ pub(super) fn store<W: Send + 'static>(
         .memory_limit
         .map(|l| usize::try_from(l).unwrap_or(usize::MAX));
     let mut store = Store::new(
-        engine.engine(),
+        engine,
         State {
             wasi,
             limiter: Limiter {
@@ -392,14 +462,15 @@ async fn run_program(
     };
     match program {
         Program::Module(pre) => {
-            let mut store = store(engine, builder.build_p1(), spec, oom);
+            let mut store = store(engine.engine(), builder.build_p1(), spec, oom);
             let instance = pre.instantiate_async(&mut store).await?;
             let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
             start.call_async(&mut store, ()).await?;
             Ok(Exit::code(0))
         }
         Program::Command(pre) => {
-            let mut store = store(engine, P2Ctx::new(builder, spec), spec, oom);
+            let p2 = P2Ctx::new(builder, spec, log);
+            let mut store = store(engine.engine(), p2, spec, oom);
             let command = pre.instantiate_async(&mut store).await?;
             let result = command.wasi_cli_run().call_run(&mut store).await?;
             Ok(Exit::code(if result.is_ok() { 0 } else { 1 }))
@@ -434,15 +505,17 @@ async fn instantiate(engine: &WasmEngine, program: &Program) -> wasmtime::Result
     let mut builder = builder.map_err(|e| wasmtime::Error::msg(e.message))?;
     match program {
         Program::Module(pre) => {
-            let mut store = store(engine, builder.build_p1(), &spec, &oom);
+            let mut store = store(engine.engine(), builder.build_p1(), &spec, &oom);
             pre.instantiate_async(&mut store).await?;
         }
         Program::Command(pre) => {
-            let mut store = store(engine, P2Ctx::new(builder, &spec), &spec, &oom);
+            let p2 = P2Ctx::new(builder, &spec, &log);
+            let mut store = store(engine.engine(), p2, &spec, &oom);
             pre.instantiate_async(&mut store).await?;
         }
         Program::Http(pre) => {
-            let mut store = store(engine, P2Ctx::new(builder, &spec), &spec, &oom);
+            let p2 = P2Ctx::new(builder, &spec, &log);
+            let mut store = store(pre.instance_pre().engine(), p2, &spec, &oom);
             pre.instantiate_async(&mut store).await?;
         }
     }

@@ -36,13 +36,13 @@ impl wasip2::exports::http::incoming_handler::Guest for Hello {
         } else {
             let greeting = std::env::var("GREETING").unwrap_or_else(|_| "hello".into());
             let pod = std::env::var("POD_NAME").unwrap_or_else(|_| "an unnamed pod".into());
-            format!("{greeting} from {pod}: {} {path}\n", method_name(&request.method()))
+            format!(
+                "{greeting} from {pod}: {} {path}\n",
+                method_name(&request.method())
+            )
         };
-        let headers = Fields::from_list(&[(
-            "content-type".to_owned(),
-            b"text/plain".to_vec(),
-        )])
-        .expect("valid header");
+        let headers = Fields::from_list(&[("content-type".to_owned(), b"text/plain".to_vec())])
+            .expect("valid header");
         let response = OutgoingResponse::new(headers);
         let body = response.body().expect("the body, once");
         ResponseOutparam::set(out, Ok(response));
