@@ -11,11 +11,13 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker as ComponentLinker};
-use wasmtime::{Config, Engine, Linker, Module};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig,
+};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -62,11 +64,61 @@ impl Program {
     }
 }
 
-/// The shared engine, its linkers and the compile cache.
+/// Concurrent `wasi:http` requests the agent serves (over all its pods): the
+/// slots of the instance pool.
+pub const HTTP_INSTANCES: u32 = 32;
+/// The most linear memory one `wasi:http` request's instance may use: the
+/// size of a pool slot. With [`HTTP_INSTANCES`] slots the pool reserves
+/// 512 MiB of address space (and commits only what requests touch); a pod's
+/// lower `limits.memory` still applies.
+pub const HTTP_MEMORY: usize = 16 << 20;
+
+/// Settings both engines share.
+fn common_settings(config: &mut Config) -> &mut Config {
+    config
+        .epoch_interruption(true)
+        .wasm_component_model(true)
+        .memory_guard_size(64 << 10)
+        .max_wasm_stack(1 << 20)
+        .async_stack_size(2 << 20)
+}
+
+fn engine_error(e: wasmtime::Error) -> WasmError {
+    WasmError::Engine(format!("{e:#}"))
+}
+
+/// The component linker: WASI, `wasi:http` and `brink:edge`.
+fn p2_linker(engine: &Engine) -> Result<ComponentLinker<State<P2Ctx>>, WasmError> {
+    let mut p2 = ComponentLinker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut p2).map_err(engine_error)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut p2).map_err(engine_error)?;
+    super::edge::add_to_linker::<State<P2Ctx>, KvData>(&mut p2, |s| {
+        super::edge::KvHost(s.wasi.kv.as_ref())
+    })
+    .map_err(engine_error)?;
+    super::edge::add_config_to_linker::<State<P2Ctx>, ConfigData>(&mut p2, |s| {
+        super::edge::ConfigHost(&s.wasi.config)
+    })
+    .map_err(engine_error)?;
+    Ok(p2)
+}
+
+/// The engine `wasi:http` servers run on: the pooling allocator, whose
+/// slots are made once and reused request after request.
+struct Pool {
+    engine: Engine,
+    p2: ComponentLinker<State<P2Ctx>>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// The shared engines, their linkers and the compile cache. Commands and
+/// modules run on the on-demand engine (any `limits.memory`); `wasi:http`
+/// servers on the pooled one.
 pub struct WasmEngine {
     engine: Engine,
     p1: Linker<State<WasiP1Ctx>>,
     p2: ComponentLinker<State<P2Ctx>>,
+    pool: OnceLock<Pool>,
     cache_dir: PathBuf,
     /// Compiled programs by blob digest, kept while some container uses them.
     loaded: Mutex<HashMap<String, Weak<Program>>>,
@@ -79,53 +131,84 @@ impl WasmEngine {
     /// ticker thread, which ends when the engine is dropped.
     pub fn new(cache_dir: &Path) -> Result<Arc<WasmEngine>, WasmError> {
         let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .wasm_component_model(true)
+        common_settings(&mut config)
             // A small gateway runs hundreds of pods: reserve what a guest may
             // use rather than 4 GiB of address space each.
             .memory_reservation(64 << 20)
-            .memory_guard_size(64 << 10)
-            .memory_reservation_for_growth(16 << 20)
-            .max_wasm_stack(1 << 20)
-            .async_stack_size(2 << 20);
-        let engine = Engine::new(&config).map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+            .memory_reservation_for_growth(16 << 20);
+        let engine = Engine::new(&config).map_err(engine_error)?;
         let mut p1 = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut p1, |s: &mut State<WasiP1Ctx>| &mut s.wasi)
-            .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
-        let mut p2 = ComponentLinker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut p2)
-            .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut p2)
-            .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
-        super::edge::add_to_linker::<State<P2Ctx>, KvData>(&mut p2, |s| {
-            super::edge::KvHost(s.wasi.kv.as_ref())
-        })
-        .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
-        super::edge::add_config_to_linker::<State<P2Ctx>, ConfigData>(&mut p2, |s| {
-            super::edge::ConfigHost(&s.wasi.config)
-        })
-        .map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+            .map_err(engine_error)?;
+        let p2 = p2_linker(&engine)?;
         std::fs::create_dir_all(cache_dir).map_err(|e| WasmError::io(cache_dir, e))?;
         let weak = engine.weak();
+        let this = Arc::new(WasmEngine {
+            engine,
+            p1,
+            p2,
+            pool: OnceLock::new(),
+            cache_dir: cache_dir.to_owned(),
+            loaded: Mutex::new(HashMap::new()),
+            loading: Mutex::new(HashMap::new()),
+        });
+        let pool = Arc::downgrade(&this);
         std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
                 while let Some(engine) = weak.upgrade() {
                     engine.increment_epoch();
-                    drop(engine);
+                    let pool = pool.upgrade();
+                    if let Some(p) = pool.as_ref().and_then(|e| e.pool.get()) {
+                        p.engine.increment_epoch();
+                    }
+                    drop((engine, pool));
                     std::thread::sleep(TICK);
                 }
             })
             .map_err(|e| WasmError::Engine(format!("epoch thread: {e}")))?;
-        Ok(Arc::new(WasmEngine {
+        Ok(this)
+    }
+
+    /// The engine of the `wasi:http` instance pool, made with the first
+    /// server.
+    fn pool(&self) -> Result<&Pool, WasmError> {
+        if let Some(p) = self.pool.get() {
+            return Ok(p);
+        }
+        let mut pooling = PoolingAllocationConfig::new();
+        pooling
+            .total_component_instances(HTTP_INSTANCES)
+            .total_core_instances(HTTP_INSTANCES * 8)
+            .max_core_instances_per_component(16)
+            .total_memories(HTTP_INSTANCES)
+            .max_memories_per_component(2)
+            .max_memory_size(HTTP_MEMORY)
+            .total_tables(HTTP_INSTANCES * 4)
+            .max_tables_per_component(8)
+            .total_stacks(HTTP_INSTANCES)
+            // a reused slot keeps its first pages: no fault-in per request
+            .linear_memory_keep_resident(64 << 10)
+            .table_keep_resident(16 << 10);
+        let mut config = Config::new();
+        common_settings(&mut config)
+            .memory_reservation(HTTP_MEMORY as u64)
+            .memory_reservation_for_growth(0)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine = Engine::new(&config).map_err(engine_error)?;
+        let p2 = p2_linker(&engine)?;
+        Ok(self.pool.get_or_init(|| Pool {
             engine,
-            p1,
             p2,
-            cache_dir: cache_dir.to_owned(),
-            loaded: Mutex::new(HashMap::new()),
-            loading: Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(HTTP_INSTANCES as usize)),
         }))
+    }
+
+    /// A free instance slot of the `wasi:http` pool: requests beyond
+    /// [`HTTP_INSTANCES`] at once wait for one.
+    pub async fn http_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let slots = self.pool.get()?.slots.clone();
+        slots.acquire_owned().await.ok()
     }
 
     /// The wasmtime engine.
@@ -178,19 +261,25 @@ impl WasmEngine {
         loaded.get(digest).and_then(Weak::upgrade)
     }
 
-    /// The cache file of a digest for this engine's settings.
-    fn cache_path(&self, digest: &str) -> PathBuf {
+    /// The cache file of a digest for `engine`'s settings.
+    fn cache_path(&self, engine: &Engine, digest: &str) -> PathBuf {
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut h);
+        engine.precompile_compatibility_hash().hash(&mut h);
         let hex = digest.rsplit(':').next().unwrap_or(digest);
         self.cache_dir
             .join(format!("{hex}-{:016x}.cwasm", h.finish()))
     }
 
     fn load_blocking(&self, digest: &str, bytes: &[u8]) -> Result<Program, WasmError> {
-        let path = self.cache_path(digest);
+        let server = is_component(bytes) && serves_http(bytes);
+        let engine = if server {
+            &self.pool()?.engine
+        } else {
+            &self.engine
+        };
+        let path = self.cache_path(engine, digest);
         if let Ok(Some(kind)) = Engine::detect_precompiled_file(&path) {
-            match self.deserialize(&path, kind) {
+            match self.deserialize(engine, &path, kind) {
                 Ok(p) => return Ok(p),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "compile cache entry unusable; compiling again")
@@ -199,11 +288,11 @@ impl WasmEngine {
         }
         let started = std::time::Instant::now();
         let (program, serialized) = if is_component(bytes) {
-            let c = Component::new(&self.engine, bytes).map_err(invalid)?;
+            let c = Component::new(engine, bytes).map_err(invalid)?;
             let s = c.serialize().map_err(invalid)?;
             (self.command(&c)?, s)
         } else {
-            let m = Module::new(&self.engine, bytes).map_err(invalid)?;
+            let m = Module::new(engine, bytes).map_err(invalid)?;
             let s = m.serialize().map_err(invalid)?;
             (self.module(&m)?, s)
         };
@@ -224,18 +313,22 @@ impl WasmEngine {
     /// the engine's compatibility hash, so the bytes are what wasmtime's
     /// deserialization requires.
     #[allow(unsafe_code)]
-    fn deserialize(&self, path: &Path, kind: wasmtime::Precompiled) -> Result<Program, WasmError> {
+    fn deserialize(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        kind: wasmtime::Precompiled,
+    ) -> Result<Program, WasmError> {
         match kind {
             wasmtime::Precompiled::Module => {
                 // SAFETY: see the function's documentation: trusted bytes
                 // produced by `Module::serialize` of a compatible engine.
-                let m = unsafe { Module::deserialize_file(&self.engine, path) }.map_err(invalid)?;
+                let m = unsafe { Module::deserialize_file(engine, path) }.map_err(invalid)?;
                 self.module(&m)
             }
             wasmtime::Precompiled::Component => {
                 // SAFETY: as above, from `Component::serialize`.
-                let c =
-                    unsafe { Component::deserialize_file(&self.engine, path) }.map_err(invalid)?;
+                let c = unsafe { Component::deserialize_file(engine, path) }.map_err(invalid)?;
                 self.command(&c)
             }
         }
@@ -252,10 +345,20 @@ impl WasmEngine {
     }
 
     fn command(&self, c: &Component) -> Result<Program, WasmError> {
-        let pre = self.p2.instantiate_pre(c).map_err(invalid)?;
-        if let Ok(command) = CommandPre::new(pre.clone()) {
-            return Ok(Program::Command(command));
-        }
+        let pooled = self
+            .pool
+            .get()
+            .filter(|p| Engine::same(&p.engine, c.engine()));
+        let pre = match pooled {
+            Some(pool) => pool.p2.instantiate_pre(c).map_err(invalid)?,
+            None => {
+                let pre = self.p2.instantiate_pre(c).map_err(invalid)?;
+                if let Ok(command) = CommandPre::new(pre.clone()) {
+                    return Ok(Program::Command(command));
+                }
+                pre
+            }
+        };
         ProxyPre::new(pre).map(Program::Http).map_err(|_| {
             WasmError::Invalid(
                 "the component exports neither wasi:cli/run (a command) nor wasi:http/incoming-handler (a server)".into(),
@@ -274,7 +377,56 @@ pub fn is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
 }
 
+/// Whether the component exports `wasi:http/incoming-handler` (a server,
+/// run on the pooled engine). Only the outer component's exports count.
+fn serves_http(bytes: &[u8]) -> bool {
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(wasmparser::Payload::Version { .. }) => depth += 1,
+            Ok(wasmparser::Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(wasmparser::Payload::ComponentExportSection(exports)) if depth == 1 => {
+                let found = exports
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e.name.name.starts_with("wasi:http/incoming-handler@"));
+                if found {
+                    return true;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 /// Whether `bytes` starts like WebAssembly at all.
 pub fn looks_like_wasm(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"\0asm"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serves_http;
+
+    #[test]
+    fn servers_are_told_by_their_outer_exports() {
+        let server = wat::parse_str(
+            r#"(component (instance $i) (export "wasi:http/incoming-handler@0.2.0" (instance $i)))"#,
+        )
+        .unwrap();
+        assert!(serves_http(&server));
+        let nested = wat::parse_str(
+            r#"(component (component $c (instance $i) (export "wasi:http/incoming-handler@0.2.0" (instance $i))))"#,
+        )
+        .unwrap();
+        assert!(!serves_http(&nested));
+        let command = wat::parse_str(
+            r#"(component (instance $i) (export "wasi:cli/run@0.2.0" (instance $i)))"#,
+        )
+        .unwrap();
+        assert!(!serves_http(&command));
+        assert!(!serves_http(b"\0asm\x0d\0\x01\0garbage"));
+    }
 }

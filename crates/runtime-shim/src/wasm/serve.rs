@@ -55,6 +55,9 @@ pub async fn serve(
         let addr = SocketAddr::new(ip, *port);
         match TcpListener::bind(addr).await {
             Ok(l) => listeners.push(l),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                return port_in_use(addr, spec.listen.is_none());
+            }
             Err(e) => {
                 return Exit::error(1, format!("cannot listen on {addr}: {e}"));
             }
@@ -88,6 +91,32 @@ pub async fn serve(
     // idle keep-alive connections end with the run
     Exit::code(0)
 }
+
+/// The exit of a server whose port is taken. Without an address of its own
+/// (no pod network: the agent lacks CAP_NET_ADMIN) a pod shares the node's
+/// addresses, and the message says so; the pod shows the clash as its
+/// `PortsAvailable` condition.
+fn port_in_use(addr: SocketAddr, shared: bool) -> Exit {
+    let port = addr.port();
+    let message = if shared {
+        format!(
+            "port {port} is in use on the node's addresses: pods on this node have no address of their own (the agent lacks CAP_NET_ADMIN), so pods serving the same containerPort clash; run the agent with CAP_NET_ADMIN or use another port"
+        )
+    } else {
+        format!(
+            "port {port} is in use on {}: two containers of the pod serve it",
+            addr.ip()
+        )
+    };
+    Exit {
+        code: 1,
+        reason: PORT_IN_USE,
+        message,
+    }
+}
+
+/// The termination reason of a server whose port is taken.
+pub const PORT_IN_USE: &str = "PortInUse";
 
 async fn accept_loop(
     listener: TcpListener,
@@ -169,9 +198,10 @@ impl Server {
         let builder =
             wasi_builder(&self.spec, &self.log).map_err(|e| wasmtime::Error::msg(e.message))?;
         let oom = Arc::new(AtomicBool::new(false));
+        let slot = self.engine.http_slot().await;
         let mut store = store(
-            &self.engine,
-            P2Ctx::new(builder, &self.spec),
+            self.pre.instance_pre().engine(),
+            P2Ctx::new(builder, &self.spec, &self.log),
             &self.spec,
             &oom,
         );
@@ -184,6 +214,7 @@ impl Server {
         let pre = self.pre.clone();
         // the handler may go on streaming the body after the response head
         let task = tokio::spawn(async move {
+            let _slot = slot;
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()
