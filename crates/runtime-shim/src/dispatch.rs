@@ -193,6 +193,20 @@ impl Runtime for Dispatch {
         Ok(all)
     }
 
+    async fn image_present(&self, image: &str, sandbox: &PodSandboxConfig) -> Result<bool> {
+        let i = self.by_handler(&sandbox.runtime_handler)?;
+        self.runtimes[i].image_present(image, sandbox).await
+    }
+
+    async fn pull_image(
+        &self,
+        config: &ContainerConfig,
+        sandbox: &PodSandboxConfig,
+    ) -> Result<u64> {
+        let i = self.by_handler(&sandbox.runtime_handler)?;
+        self.runtimes[i].pull_image(config, sandbox).await
+    }
+
     async fn create_container(
         &self,
         sandbox_id: &str,

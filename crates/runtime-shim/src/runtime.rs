@@ -147,6 +147,23 @@ pub trait Runtime: Send + Sync {
     /// already running after its own restart.
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>>;
 
+    /// CRI `ImageStatus`: whether the container's image is on the node.
+    /// Runtimes without images of their own answer `true`.
+    async fn image_present(&self, _image: &str, _sandbox: &PodSandboxConfig) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// CRI `PullImage`: fetches the container's image as its pull policy
+    /// and credentials say; the image's size in bytes. The caller then
+    /// creates the container without pulling again.
+    async fn pull_image(
+        &self,
+        _config: &ContainerConfig,
+        _sandbox: &PodSandboxConfig,
+    ) -> Result<u64> {
+        Ok(0)
+    }
+
     /// Creates (does not start) a container in a ready sandbox, pulling its
     /// image if needed, and returns its id.
     async fn create_container(

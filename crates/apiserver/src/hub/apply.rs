@@ -211,10 +211,29 @@ async fn record_event(api: &Api, event: &Value) -> ApiResult<()> {
         .as_str()
         .unwrap_or("default")
         .to_owned();
+    let name = event["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     match objects::create(api, events, Some(&ns), event.clone(), &opts()).await {
-        Ok(_) | Err(ApiError::AlreadyExists { .. }) => Ok(()),
-        Err(e) => Err(e),
+        Ok(_) => return Ok(()),
+        Err(ApiError::AlreadyExists { .. }) => {}
+        Err(e) => return Err(e),
     }
+    // a repeat of the series (a higher count): the Event takes its count
+    // and last time; a resent uplink item (the same count) changes nothing
+    let count = |v: &Value| v["count"].as_i64().unwrap_or(0);
+    retry_races(events, &name, || async {
+        let current = objects::get(api, events, Some(&ns), &name).await?;
+        if count(&current) >= count(event) {
+            return Ok(());
+        }
+        let mut next = event.clone();
+        next["metadata"] = current["metadata"].clone();
+        objects::update(api, events, Some(&ns), &name, next, None, &opts()).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Renews (creating if needed) the node's Lease in `kube-node-lease`.

@@ -153,7 +153,7 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
     let (items, next_seq) = db.outbox_load()?;
     let mut agent = Agent {
         runtime: cfg.runtime.clone(),
-        events_sent: 0,
+        event_series: crate::pods::events::Series::default(),
         db,
         outbox: Outbox::restore(items, next_seq),
         pods,
@@ -183,8 +183,8 @@ async fn apply_pod_cidr(runtime: &dyn Runtime, cidr: &str) {
 
 struct Agent {
     runtime: Arc<dyn Runtime>,
-    /// Events reported so far (part of their names).
-    events_sent: u64,
+    /// Repeats of the events reported, counted into one Event each.
+    event_series: crate::pods::events::Series,
     db: LocalDb,
     outbox: Outbox,
     pods: PodManager,
@@ -364,7 +364,8 @@ impl Agent {
                     uid,
                     event,
                 } => {
-                    self.events_sent += 1;
+                    let now = jiff::Timestamp::now();
+                    let occ = self.event_series.observe(&name, &uid, &event, now);
                     UplinkBody::Event {
                         event: crate::pods::events::event_object(
                             &self.status_cfg.node_name,
@@ -372,8 +373,8 @@ impl Agent {
                             &name,
                             &uid,
                             &event,
-                            jiff::Timestamp::now(),
-                            self.events_sent,
+                            now,
+                            &occ,
                         ),
                     }
                 }
@@ -381,11 +382,14 @@ impl Agent {
                     namespace,
                     name,
                     uid,
-                } => UplinkBody::PodTerminated {
-                    namespace,
-                    name,
-                    uid,
-                },
+                } => {
+                    self.event_series.forget(&uid);
+                    UplinkBody::PodTerminated {
+                        namespace,
+                        name,
+                        uid,
+                    }
+                }
             };
             items.push(self.outbox.push(body));
         }

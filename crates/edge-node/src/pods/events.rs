@@ -3,13 +3,18 @@
 //! that fails, `BackOff` while a pull or a crashing container waits,
 //! `Unhealthy` for failed probes, `Killing` when a container is stopped.
 //! [`PodEvent`] is what a pod worker reports; [`event_object`] makes the
-//! core/v1 Event the agent sends up the link.
+//! core/v1 Event the agent sends up the link. A repeat of the same event
+//! (pod, container, reason and message) within ten minutes updates the
+//! first one's `count` and `lastTimestamp`, as the kubelet's correlator
+//! does ([`Series`]), so a crash loop is one Event with a growing count.
 
-use jiff::Timestamp;
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 /// One event about a container of a pod.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PodEvent {
     /// `Warning` rather than `Normal`.
     pub warning: bool,
@@ -53,7 +58,8 @@ pub fn for_waiting(container: &str, image: &str, reason: &str, message: &str) ->
         "CrashLoopBackOff" => PodEvent::warning(
             "BackOff",
             container,
-            format!("Back-off restarting failed container {container}: {message}"),
+            // constant, so that the repeats count into one Event
+            format!("Back-off restarting failed container {container}"),
         ),
         "CreateContainerConfigError" | "CreateContainerError" => {
             PodEvent::warning("Failed", container, format!("Error: {message}"))
@@ -62,8 +68,68 @@ pub fn for_waiting(container: &str, image: &str, reason: &str, message: &str) ->
     })
 }
 
+/// How long a repeated event keeps counting into the first one.
+const SERIES_WINDOW: SignedDuration = SignedDuration::from_secs(600);
+/// Series remembered at most (the oldest are forgotten first).
+const SERIES_MAX: usize = 4096;
+
+/// One event's place in its series: the Event's name, when the series
+/// began, and how many times it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub name: String,
+    pub first: Timestamp,
+    pub count: u32,
+}
+
+/// Repeats of an event, by pod uid, container, reason and message.
+#[derive(Debug, Default)]
+pub struct Series {
+    seen: HashMap<(String, PodEvent), (Occurrence, Timestamp)>,
+    seq: u64,
+}
+
+impl Series {
+    /// The occurrence of `ev` about pod `name` (uid `uid`) at `now`: a new
+    /// series, or the next count of one seen within the window.
+    pub fn observe(&mut self, name: &str, uid: &str, ev: &PodEvent, now: Timestamp) -> Occurrence {
+        let key = (uid.to_owned(), ev.clone());
+        if let Some((occ, last)) = self.seen.get_mut(&key)
+            && now.duration_since(*last) < SERIES_WINDOW
+        {
+            occ.count += 1;
+            *last = now;
+            return occ.clone();
+        }
+        if self.seen.len() >= SERIES_MAX {
+            self.seen
+                .retain(|_, (_, last)| now.duration_since(*last) < SERIES_WINDOW);
+            while self.seen.len() >= SERIES_MAX {
+                let oldest = self.seen.iter().min_by_key(|(_, (_, last))| *last);
+                let Some(k) = oldest.map(|(k, _)| k.clone()) else {
+                    break;
+                };
+                self.seen.remove(&k);
+            }
+        }
+        self.seq += 1;
+        let occ = Occurrence {
+            name: format!("{name}.{:x}{:04x}", now.as_nanosecond(), self.seq),
+            first: now,
+            count: 1,
+        };
+        self.seen.insert(key, (occ.clone(), now));
+        occ
+    }
+
+    /// Forgets a deleted pod's series.
+    pub fn forget(&mut self, uid: &str) {
+        self.seen.retain(|(u, _), _| u != uid);
+    }
+}
+
 /// The core/v1 Event for `ev` about the pod `namespace/name` (uid `uid`),
-/// recorded by node `node` at `now`. `seq` makes names unique per agent.
+/// recorded by node `node` at `now`, the `occ.count`th of its series.
 pub fn event_object(
     node: &str,
     namespace: &str,
@@ -71,9 +137,9 @@ pub fn event_object(
     uid: &str,
     ev: &PodEvent,
     now: Timestamp,
-    seq: u64,
+    occ: &Occurrence,
 ) -> Value {
-    let time = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let stamp = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let mut involved = json!({
         "apiVersion": "v1", "kind": "Pod",
         "namespace": namespace, "name": name, "uid": uid,
@@ -85,7 +151,7 @@ pub fn event_object(
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {
-            "name": format!("{name}.{:x}{seq:04x}", now.as_nanosecond()),
+            "name": occ.name,
             "namespace": namespace,
         },
         "involvedObject": involved,
@@ -95,9 +161,9 @@ pub fn event_object(
         "source": {"component": "kubelet", "host": node},
         "reportingComponent": "kubelet",
         "reportingInstance": node,
-        "firstTimestamp": time,
-        "lastTimestamp": time,
-        "count": 1,
+        "firstTimestamp": stamp(occ.first),
+        "lastTimestamp": stamp(now),
+        "count": occ.count,
     })
 }
 
@@ -123,14 +189,43 @@ mod tests {
     fn events_name_their_pod_and_container() {
         let ev = PodEvent::normal("Started", "web", "Started container web".into());
         let now: Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
-        let v = event_object("gw-1", "edge", "p", "u-1", &ev, now, 7);
+        let mut series = Series::default();
+        let occ = series.observe("p", "u-1", &ev, now);
+        let v = event_object("gw-1", "edge", "p", "u-1", &ev, now, &occ);
         assert_eq!(v["involvedObject"]["fieldPath"], "spec.containers{web}");
         assert_eq!(v["involvedObject"]["uid"], "u-1");
         assert_eq!(v["type"], "Normal");
         assert_eq!(v["source"]["host"], "gw-1");
         assert_eq!(v["lastTimestamp"], "2026-12-05T10:00:00Z");
         assert!(v["metadata"]["name"].as_str().unwrap().starts_with("p."));
-        let other = event_object("gw-1", "edge", "p", "u-1", &ev, now, 8);
+        let other = PodEvent::normal("Started", "sidecar", "Started container sidecar".into());
+        let occ = series.observe("p", "u-1", &other, now);
+        let other = event_object("gw-1", "edge", "p", "u-1", &other, now, &occ);
         assert_ne!(v["metadata"]["name"], other["metadata"]["name"]);
+    }
+
+    #[test]
+    fn repeats_count_into_one_event_for_ten_minutes() {
+        let ev = PodEvent::warning("BackOff", "web", "Back-off restarting".into());
+        let t0: Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
+        let mut series = Series::default();
+        let first = series.observe("p", "u-1", &ev, t0);
+        let t1 = t0 + SignedDuration::from_secs(40);
+        let again = series.observe("p", "u-1", &ev, t1);
+        assert_eq!((again.name.as_str(), again.count), (first.name.as_str(), 2));
+        let v = event_object("gw", "ns", "p", "u-1", &ev, t1, &again);
+        assert_eq!(v["count"], 2);
+        assert_eq!(v["firstTimestamp"], "2026-12-05T10:00:00Z");
+        assert_eq!(v["lastTimestamp"], "2026-12-05T10:00:40Z");
+        // another pod, another message: other series
+        assert_eq!(series.observe("p", "u-2", &ev, t1).count, 1);
+        let other = PodEvent::warning("BackOff", "web", "something else".into());
+        assert_eq!(series.observe("p", "u-1", &other, t1).count, 1);
+        // quiet for longer than the window: a new series
+        let late = series.observe("p", "u-1", &ev, t1 + SignedDuration::from_secs(601));
+        assert_ne!(late.name, first.name);
+        assert_eq!(late.count, 1);
+        series.forget("u-1");
+        assert_eq!(series.observe("p", "u-1", &ev, t1).count, 1);
     }
 }

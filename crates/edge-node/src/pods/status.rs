@@ -18,6 +18,22 @@ use super::qos::qos_class;
 #[cfg(test)]
 mod tests;
 
+/// The termination reason of a server whose port is taken (as the wasm
+/// runtime reports it).
+const PORT_IN_USE: &str = "PortInUse";
+
+/// Why a container cannot serve its port, while its latest run ended so.
+fn port_clash(containers: &[Value]) -> Option<&str> {
+    containers.iter().find_map(|c| {
+        let last = if c.pointer("/state/waiting").is_some() {
+            c.pointer("/lastState/terminated")
+        } else {
+            c.pointer("/state/terminated")
+        }?;
+        (last["reason"] == PORT_IN_USE).then(|| last["message"].as_str().unwrap_or_default())
+    })
+}
+
 /// Why a container is not running although it should (`state.waiting`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
@@ -373,14 +389,26 @@ pub fn pod_status(input: &StatusInput<'_>) -> Value {
         condition(previous, now, "ContainersReady", ready, reason, &message),
         scheduled,
     ];
+    let mut conditions = conditions;
+    if let Some(message) = port_clash(&containers) {
+        conditions.push(condition(
+            previous,
+            now,
+            "PortsAvailable",
+            false,
+            PORT_IN_USE,
+            message,
+        ));
+    }
 
     let host_network = pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true);
     let pod_ip = if host_network {
         Some(input.host_ip.to_owned())
     } else {
+        // a sandbox with no address of its own shares the node's
         input
             .sandbox
-            .and_then(|s| s.ip.clone())
+            .map(|s| s.ip.clone().unwrap_or_else(|| input.host_ip.to_owned()))
             .or_else(|| previous.and_then(|p| p.get("podIP")?.as_str().map(str::to_owned)))
     };
     let start_time = previous

@@ -238,12 +238,21 @@ impl Worker {
 
     /// Reports an event about this pod.
     pub(super) fn event(&self, event: PodEvent) {
-        let _ = self.shared.reports.send(PodReport::Event {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            uid: self.uid.clone(),
-            event,
-        });
+        self.events()(event);
+    }
+
+    /// Records events of this pod without holding the worker.
+    pub(super) fn events(&self) -> impl Fn(PodEvent) + use<> {
+        let reports = self.shared.reports.clone();
+        let (namespace, name, uid) = (self.namespace.clone(), self.name.clone(), self.uid.clone());
+        move |event| {
+            let _ = reports.send(PodReport::Event {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                uid: uid.clone(),
+                event,
+            });
+        }
     }
 
     fn wake_at(&self) -> Option<Instant> {

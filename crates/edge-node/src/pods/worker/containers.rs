@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use runtime_shim::{ContainerConfig, RuntimeError, SandboxState, SandboxStatus};
+use runtime_shim::{ContainerConfig, PullPolicy, RuntimeError, SandboxState, SandboxStatus};
 use tokio::time::Instant;
 
 use super::{Control, Stop, Worker};
@@ -85,6 +85,7 @@ impl Worker {
     /// Creates and starts a new run of one slot.
     pub(super) async fn start(&mut self, sandbox_id: &str, init: bool, i: usize) {
         let runtime = self.shared.runtime.clone();
+        let events = self.events();
         if self.volumes.is_none()
             && let Err(message) = self.prepare_volumes()
         {
@@ -142,6 +143,10 @@ impl Worker {
                 tracing::warn!(container = %config.name, %message, "cannot build the container's environment");
                 return slot.create_failed(&RuntimeError::Config(message), Instant::now());
             }
+        }
+        if let Err(err) = pull(runtime.as_ref(), &mut config, &self.sandbox_config, &events).await {
+            tracing::warn!(container = %config.name, %err, "cannot pull the image");
+            return slot.create_failed(&err, Instant::now());
         }
         let id = match runtime
             .create_container(sandbox_id, &config, &self.sandbox_config)
@@ -309,4 +314,50 @@ impl Worker {
             tracing::warn!(dir = %dir.display(), %err, "remove pod logs");
         }
     }
+}
+
+/// Makes the container's image present as the kubelet does, with its
+/// events: `Pulling` then `Pulled` (time and size) when it pulls, `Pulled`
+/// ("already present") when it need not. The container is then created
+/// without a second pull.
+async fn pull(
+    runtime: &dyn runtime_shim::Runtime,
+    config: &mut ContainerConfig,
+    sandbox: &runtime_shim::PodSandboxConfig,
+    events: &impl Fn(PodEvent),
+) -> Result<(), RuntimeError> {
+    let image = config.image.clone();
+    let present = runtime.image_present(&image, sandbox).await?;
+    let pulls = match config.pull_policy {
+        PullPolicy::Always => true,
+        PullPolicy::IfNotPresent => !present,
+        PullPolicy::Never => false,
+    };
+    if !pulls {
+        if present {
+            events(PodEvent::normal(
+                "Pulled",
+                &config.name,
+                format!("Container image {image:?} already present on machine"),
+            ));
+        }
+        return Ok(());
+    }
+    events(PodEvent::normal(
+        "Pulling",
+        &config.name,
+        format!("Pulling image {image:?}"),
+    ));
+    let started = Instant::now();
+    let size = runtime.pull_image(config, sandbox).await?;
+    let took = started.elapsed();
+    events(PodEvent::normal(
+        "Pulled",
+        &config.name,
+        format!(
+            "Successfully pulled image {image:?} in {took:.3?} ({took:.3?} including waiting). Image size: {size} bytes."
+        ),
+    ));
+    config.pull_policy = PullPolicy::IfNotPresent;
+    Ok(())
 }
