@@ -74,6 +74,7 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         renew_before,
         stats: Arc::new(LinkStats::default()),
     };
+    tokio::spawn(crate::trim::release_startup_code(shutdown.clone()));
     run(cfg, shutdown).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod agent;
 mod cli;
 mod token;
+mod trim;
 
 /// mimalloc: the API server's work is allocation-heavy JSON, and glibc's
 /// allocator both costs more CPU and keeps freed memory.

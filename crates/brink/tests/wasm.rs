@@ -193,6 +193,71 @@ fn failing_commands_restart_with_back_off_and_logs_follow_each_run() {
         k.ok(&["logs", "crash", "--previous", "--tail", "2"]),
         "line 4\nfailing as asked (EXIT_CODE)\n"
     );
+    // the delays grow: 10 s after the second exit, 20 s after the third
+    let waiting = wait_for(&k, "crash", "backed off 20s", |s| {
+        s.pointer("/state/waiting/message")
+            .and_then(Value::as_str)
+            .is_some_and(|m| m.starts_with("back-off 20s restarting failed container=main"))
+    });
+    let restarts = waiting["restartCount"].as_i64().unwrap_or_default();
+    let since = Instant::now();
+    wait_for(&k, "crash", "restarted after 20s", |s| {
+        s["restartCount"].as_i64() > Some(restarts)
+    });
+    assert!(
+        since.elapsed() > Duration::from_secs(14),
+        "restarted {:?} into a 20 s back-off",
+        since.elapsed()
+    );
+    // events as the kubelet records them; repeats count into one Event
+    let events = json(
+        &k,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=crash",
+        ],
+    );
+    let event = |reason: &str, message: &str| {
+        events["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| {
+                e["reason"] == reason
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with(message))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no {reason} event {message:?}: {events}"))
+    };
+    event("Pulling", &format!("Pulling image {image:?}"));
+    let pulled = event(
+        "Pulled",
+        &format!("Successfully pulled image {image:?} in "),
+    );
+    assert!(
+        pulled["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(" bytes.")),
+        "{pulled}"
+    );
+    let present = event(
+        "Pulled",
+        &format!("Container image {image:?} already present on machine"),
+    );
+    assert!(present["count"].as_i64() >= Some(2), "{present}");
+    let started = event("Started", "Started container main");
+    assert!(started["count"].as_i64() >= Some(3), "{started}");
+    assert_ne!(
+        started["firstTimestamp"], started["lastTimestamp"],
+        "{started}"
+    );
+    let backoff = event("BackOff", "Back-off restarting failed container main");
+    assert!(backoff["count"].as_i64() >= Some(2), "{backoff}");
+    assert_eq!(backoff["type"], "Warning");
 }
 
 #[test]
@@ -714,4 +779,269 @@ fn the_kv_counter_keeps_counting_across_agent_restarts() {
         .run(&["logs", "-n", "other", "count-x"])
         .stdout
         == "runs = 1\n"));
+}
+
+/// `yaml` (from [`pod`]) with the annotations `key: value` added.
+fn annotated(yaml: &str, annotations: &[(&str, &str)]) -> String {
+    let lines: String = annotations
+        .iter()
+        .map(|(k, v)| format!("    {k}: \"{v}\"\n"))
+        .collect();
+    yaml.replacen("\nspec:\n", &format!("\n  annotations:\n{lines}spec:\n"), 1)
+}
+
+#[test]
+fn outbound_http_and_sockets_follow_the_pod_annotations() {
+    let c = cluster();
+    let web = c
+        .registry
+        .push(&guest("hello_http"), "hello-http:0.1")
+        .unwrap();
+    let hello = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let k = c.server.kubectl("1.33");
+    let ports = "    ports:\n    - containerPort: 8080\n";
+    let f = k.file("web.yaml", &pod("web", &web, "Always", &[], ports));
+    k.ok(&["apply", "-f", &f]);
+    wait_for(&k, "web", "ran", |s| s.pointer("/state/running").is_some());
+    let ip = pod_ip(&k, "web");
+    let url = format!("http://{ip}:8080/from-a-pod");
+    let target = format!("{ip}:8080");
+    let client = |name: &str| {
+        pod(
+            name,
+            &hello,
+            "Never",
+            &[("FETCH", url.as_str()), ("CONNECT", target.as_str())],
+            "",
+        )
+    };
+    // no annotations: a pod reaches the network, as in Kubernetes
+    complete(&k, "open", &client("open"));
+    let logs = k.ok(&["logs", "open"]);
+    assert!(
+        logs.contains(&format!(
+            "fetched {url}: 200 hello from web: GET /from-a-pod"
+        )),
+        "{logs}"
+    );
+    assert!(logs.contains(&format!("connected to {target}")), "{logs}");
+    // rules that leave the web pod out: both are refused, and the log says why
+    let closed = annotated(
+        &client("closed"),
+        &[
+            (
+                "wasm.brink.io/outbound-http",
+                "api.example.com, *.corp.internal",
+            ),
+            ("wasm.brink.io/outbound-sockets", "192.0.2.0/24:502"),
+        ],
+    );
+    complete(&k, "closed", &closed);
+    let logs = k.ok(&["logs", "closed"]);
+    assert!(
+        logs.contains(&format!("cannot fetch {url}: ErrorCode::HttpRequestDenied")),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(&format!(
+            "brink: outbound request to {target} denied by the pod's wasm.brink.io/outbound-http annotation"
+        )),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(&format!("cannot connect to {target}: ")) && logs.contains("access-denied"),
+        "{logs}"
+    );
+    // rules naming the web pod's address let both through
+    let allowed = annotated(
+        &client("allowed"),
+        &[
+            ("wasm.brink.io/outbound-http", &format!("{ip}:8080")),
+            ("wasm.brink.io/outbound-sockets", &format!("{ip}/32")),
+        ],
+    );
+    complete(&k, "allowed", &allowed);
+    let logs = k.ok(&["logs", "allowed"]);
+    assert!(logs.contains("fetched "), "{logs}");
+    assert!(logs.contains(&format!("connected to {target}")), "{logs}");
+    // a rule that cannot be is refused at admission, with where and why
+    let bad = annotated(
+        &client("bad"),
+        &[("wasm.brink.io/outbound-sockets", "modbus.local:502")],
+    );
+    let f = k.file("bad.yaml", &bad);
+    let err = k.fails(&["apply", "-f", &f]);
+    assert!(
+        err.contains(r#"metadata.annotations[wasm.brink.io/outbound-sockets]: Invalid value: "modbus.local:502""#)
+            && err.contains("use an IP address or a CIDR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_containers_run_first_and_in_order() {
+    let c = cluster();
+    let image = c.registry.push(&guest("hello"), "hello:0.1").unwrap();
+    let k = c.server.kubectl("1.27");
+    let init = |name: &str, env: &str| {
+        format!(
+            "  - name: {name}\n    image: {image}\n    env:\n    - {{name: POD_NAME, value: {name}}}\n{env}    volumeMounts:\n    - {{name: work, mountPath: /work}}\n"
+        )
+    };
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: staged\nspec:\n  nodeName: edge-wasm\n  runtimeClassName: wasmtime\n  restartPolicy: Never\n  initContainers:\n{}{}  containers:\n  - name: main\n    image: {image}\n    env:\n    - {{name: COUNT, value: \"1\"}}\n    - {{name: SHOW_FILE, value: /work/steps}}\n    volumeMounts:\n    - {{name: work, mountPath: /work}}\n  volumes:\n  - {{name: work, emptyDir: {{}}}}\n",
+        init("first", "    - {name: WRITE_FILE, value: /work/steps}\n"),
+        init(
+            "second",
+            "    - {name: WRITE_FILE, value: /work/steps}\n    - {name: SPIN_MS, value: \"300\"}\n"
+        ),
+    );
+    complete(&k, "staged", &yaml);
+    let pod = json(&k, &["get", "pod", "staged"]);
+    let condition = |t: &str| {
+        pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == t)
+            .map(|c| c["status"].clone())
+    };
+    assert_eq!(condition("Initialized"), Some(Value::from("True")), "{pod}");
+    assert_eq!(
+        condition("PodScheduled"),
+        Some(Value::from("True")),
+        "{pod}"
+    );
+    let inits = pod["status"]["initContainerStatuses"].as_array().unwrap();
+    assert_eq!(inits.len(), 2, "{pod}");
+    for s in inits {
+        assert_eq!(s["state"]["terminated"]["reason"], "Completed", "{s}");
+    }
+    // the second began after the first ended
+    let first_end = inits[0]["state"]["terminated"]["finishedAt"]
+        .as_str()
+        .unwrap();
+    let second_start = inits[1]["state"]["terminated"]["startedAt"]
+        .as_str()
+        .unwrap();
+    assert!(second_start >= first_end, "{pod}");
+    assert!(
+        k.ok(&["logs", "staged", "-c", "first"])
+            .contains("wrote /work/steps")
+    );
+    // both wrote, in order, before the main container read the file
+    let main = k.ok(&["logs", "staged", "-c", "main"]);
+    assert!(
+        main.contains("line 1: /work/steps = written by first\nwritten by second"),
+        "{main}"
+    );
+    // an init container that fails keeps the others from running
+    let failing = yaml.replace("name: staged", "name: stuck").replace(
+        "    - {name: WRITE_FILE, value: /work/steps}\n    - {name: SPIN_MS",
+        "    - {name: EXIT_CODE, value: \"1\"}\n    - {name: SPIN_MS",
+    );
+    let f = k.file("stuck.yaml", &failing);
+    k.ok(&["apply", "-f", &f]);
+    assert!(
+        eventually(Duration::from_secs(60), || {
+            k.run(&["get", "pod", "stuck", "-o", "jsonpath={.status.phase}"])
+                .stdout
+                == "Failed"
+        }),
+        "{}",
+        k.run(&["get", "pod", "stuck", "-o", "yaml"]).stdout
+    );
+    let stuck = json(&k, &["get", "pod", "stuck"]);
+    assert_eq!(
+        stuck["status"]["initContainerStatuses"][1]["state"]["terminated"]["exitCode"], 1,
+        "{stuck}"
+    );
+    assert!(
+        stuck["status"]["containerStatuses"][0]["state"]["terminated"].is_null()
+            && stuck["status"]["containerStatuses"][0]["state"]["running"].is_null(),
+        "the main container never ran: {stuck}"
+    );
+    let out = k.run(&["get", "pod", "stuck"]).stdout;
+    assert!(out.contains("Init:Error"), "{out}");
+}
+
+#[test]
+fn without_cap_net_admin_pods_share_the_node_address_and_clashes_show() {
+    let registry = Registry::start().unwrap();
+    let server = Server::start().unwrap();
+    let _agent = Agent::start_without_net_admin(&server, "edge-nocap").unwrap();
+    let image = registry
+        .push(&guest("hello_http"), "hello-http:0.1")
+        .unwrap();
+    let k = server.kubectl("1.33");
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            k.run(&[
+                "get",
+                "node",
+                "edge-nocap",
+                "-o",
+                "jsonpath={.status.runtimeHandlers[*].name}",
+            ])
+            .stdout
+            .contains("wasmtime")
+        }),
+        "node never offered wasmtime"
+    );
+    let port = common::free_port();
+    let ports = format!("    ports:\n    - containerPort: {port}\n");
+    let yaml = |name: &str| {
+        pod(name, &image, "Always", &[], &ports)
+            .replace("nodeName: edge-wasm", "nodeName: edge-nocap")
+    };
+    let f = k.file("first.yaml", &yaml("first"));
+    k.ok(&["apply", "-f", &f]);
+    wait_for(&k, "first", "ran", |s| {
+        s.pointer("/state/running").is_some()
+    });
+    // no address of its own: the pod reports the node's and serves there
+    let pod = json(&k, &["get", "pod", "first"]);
+    assert_eq!(pod["status"]["podIP"], pod["status"]["hostIP"], "{pod}");
+    let mut body = None;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            body = http_get(&format!("127.0.0.1:{port}"), "/shared");
+            body.is_some()
+        }),
+        "nothing answers on the node's port {port}"
+    );
+    assert_eq!(body.as_deref(), Some("hello from first: GET /shared\n"));
+    // a second pod on the same port clashes, and says why in a condition
+    let f = k.file("second.yaml", &yaml("second"));
+    k.ok(&["apply", "-f", &f]);
+    let clash = |p: &Value| {
+        p["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "PortsAvailable")
+            .cloned()
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || clash(&json(
+            &k,
+            &["get", "pod", "second"]
+        ))
+        .is_some()),
+        "{}",
+        k.run(&["get", "pod", "second", "-o", "yaml"]).stdout
+    );
+    let condition = clash(&json(&k, &["get", "pod", "second"])).unwrap();
+    assert_eq!(condition["status"], "False", "{condition}");
+    assert_eq!(condition["reason"], "PortInUse", "{condition}");
+    let message = condition["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("port {port} is in use on the node's addresses"))
+            && message.contains("CAP_NET_ADMIN"),
+        "{condition}"
+    );
+    let described = k.ok(&["describe", "pod", "second"]);
+    assert!(described.contains("PortsAvailable"), "{described}");
+    // the first goes on serving
+    assert!(http_get(&format!("127.0.0.1:{port}"), "/still").is_some());
 }

@@ -127,7 +127,8 @@ pub async fn single_agent_memory(bin: &Path, srv: &Server, pods: &Api<Pod>) -> R
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    // joined and settled: its start-up code paged out (brink's trim.rs)
+    tokio::time::sleep(Duration::from_secs(35)).await;
     if let Some(status) = child.try_wait()? {
         bail!("agent exited: {status}");
     }

@@ -255,10 +255,13 @@ async fn main() -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // idle: joined, and settled (its start-up code paged out, see trim.rs)
+    let settled = Duration::from_secs(35);
+    println!("waiting {settled:?} for the idle agent to settle");
+    tokio::time::sleep(settled.saturating_sub(started.elapsed())).await;
     let rss_before = rss_kib(agent.id());
     println!(
-        "agent RSS with no pods: {:.1} MiB",
+        "agent RSS with no pods (idle, settled): {:.1} MiB",
         rss_before as f64 / 1024.0
     );
     let seen = watch_running(pods.clone()).await?;

@@ -349,6 +349,8 @@ pub struct Agent {
     pub dir: PathBuf,
     pub name: String,
     args: Vec<String>,
+    /// A command the agent runs under (e.g. `setpriv …`), if any.
+    wrapper: Vec<String>,
     child: Option<Child>,
 }
 
@@ -361,6 +363,12 @@ impl Agent {
 
     /// Like [`Agent::start`] with a given join token.
     pub fn start_token(server: &Server, name: &str, token: &str, extra: &[&str]) -> Result<Agent> {
+        let mut a = Self::new(server, name, token, extra);
+        a.spawn()?;
+        Ok(a)
+    }
+
+    fn new(server: &Server, name: &str, token: &str, extra: &[&str]) -> Agent {
         let dir = server.dir.path().join(format!("agent-{name}"));
         let mut args: Vec<String> = vec![
             "agent".into(),
@@ -374,12 +382,30 @@ impl Agent {
             dir.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut a = Agent {
+        Agent {
             dir,
             name: name.into(),
             args,
+            wrapper: Vec::new(),
             child: None,
-        };
+        }
+    }
+
+    /// Like [`Agent::start`], the agent running without CAP_NET_ADMIN
+    /// (dropped from its bounding set with `setpriv`), as an unprivileged
+    /// agent would.
+    pub fn start_without_net_admin(server: &Server, name: &str) -> Result<Agent> {
+        let mut a = Self::new(server, name, &server.node_token(), &[]);
+        a.wrapper = [
+            "setpriv",
+            "--bounding-set",
+            "-net_admin",
+            "--inh-caps",
+            "-net_admin",
+            "--",
+        ]
+        .map(String::from)
+        .to_vec();
         a.spawn()?;
         Ok(a)
     }
@@ -391,7 +417,16 @@ impl Agent {
             .create(true)
             .append(true)
             .open(self.log_path())?;
-        let child = Command::new(env!("CARGO_BIN_EXE_brink"))
+        let brink = env!("CARGO_BIN_EXE_brink");
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(brink);
+                c
+            }
+            None => Command::new(brink),
+        };
+        let child = command
             .args(&self.args)
             .env("BRINK_LOG", "info,edge_node=debug")
             .stdout(Stdio::null())
