@@ -129,7 +129,7 @@ mod tests {
             after < before,
             "{before} KiB resident before, {after} after"
         );
-        // and the code comes back as it runs
+        // (still running here: the code came back from the file)
         assert_eq!(read_only_mappings("", Path::new("/x")), Vec::new());
     }
 }

@@ -35,6 +35,7 @@ pub use crate::config::PullAuth;
 pub use engine::{Program, TICK, WasmEngine};
 pub use exec::{Exit, KILLED, RunSpec, TRAPPED, instantiate_only};
 pub use image::{ImageStore, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, push as push_image};
+pub use serve::PORT_IN_USE;
 
 use crate::config::{ContainerConfig, PodSandboxConfig};
 use crate::cri_log::{DEFAULT_MAX_SIZE, LogFile};

@@ -8,6 +8,7 @@
 //! lets the worker report only real changes.
 
 use jiff::Timestamp;
+use runtime_shim::wasm::PORT_IN_USE;
 use runtime_shim::{ContainerState, ContainerStatus, SandboxState, SandboxStatus};
 use serde_json::{Map, Value, json};
 
@@ -17,10 +18,6 @@ use super::qos::qos_class;
 
 #[cfg(test)]
 mod tests;
-
-/// The termination reason of a server whose port is taken (as the wasm
-/// runtime reports it).
-const PORT_IN_USE: &str = "PortInUse";
 
 /// Why a container cannot serve its port, while its latest run ended so.
 fn port_clash(containers: &[Value]) -> Option<&str> {

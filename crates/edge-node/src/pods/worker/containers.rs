@@ -327,7 +327,11 @@ async fn pull(
     events: &impl Fn(PodEvent),
 ) -> Result<(), RuntimeError> {
     let image = config.image.clone();
-    let present = runtime.image_present(&image, sandbox).await?;
+    // Always pulls without asking what the node holds
+    let present = match config.pull_policy {
+        PullPolicy::Always => false,
+        _ => runtime.image_present(&image, sandbox).await?,
+    };
     let pulls = match config.pull_policy {
         PullPolicy::Always => true,
         PullPolicy::IfNotPresent => !present,
