@@ -50,7 +50,7 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
             data_dir: args.data_dir.clone(),
             labels,
             link_addr,
-            capacity: SIM_CAPACITY,
+            capacity: simulated_capacity(args.simulate_capacity.as_deref())?,
             bind,
             brink_version: env!("CARGO_PKG_VERSION").into(),
         };
@@ -77,6 +77,33 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
     tokio::spawn(crate::trim::release_startup_code(shutdown.clone()));
     run(cfg, shutdown).await?;
     Ok(())
+}
+
+/// `--simulate-capacity cpu=2,memory=4Gi,ephemeral-storage=20Gi` over [`SIM_CAPACITY`].
+fn simulated_capacity(flag: Option<&str>) -> anyhow::Result<SimulatedCapacity> {
+    let mut cap = SIM_CAPACITY;
+    for pair in flag
+        .unwrap_or("")
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (k, v) = pair
+            .split_once('=')
+            .with_context(|| format!("--simulate-capacity: {pair:?} is not NAME=QUANTITY"))?;
+        let nano = api::defaults::parse_quantity(v)
+            .filter(|n| *n > 0)
+            .with_context(|| format!("--simulate-capacity: {v:?} is not a positive quantity"))?;
+        let unit = api::defaults::QUANTITY_UNIT;
+        match k.trim() {
+            "cpu" => cap.cpu_millis = u64::try_from(nano / 1_000_000)?,
+            "memory" => cap.memory_bytes = u64::try_from(nano / unit)?,
+            "ephemeral-storage" => cap.ephemeral_bytes = u64::try_from(nano / unit)?,
+            other => bail!(
+                "--simulate-capacity: unknown resource {other:?} (cpu, memory, ephemeral-storage)"
+            ),
+        }
+    }
+    Ok(cap)
 }
 
 async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {

@@ -20,6 +20,8 @@ pub enum Command {
     Server(ServerArgs),
     /// Run an edge agent: join the cluster and run its pods (or --simulate N nodes).
     Agent(AgentArgs),
+    /// Run the scheduler alone against any brink (or Kubernetes) API server.
+    Scheduler(SchedulerArgs),
     /// Manage join tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -69,6 +71,40 @@ pub struct ServerArgs {
     /// plain HTTP (registries on loopback always are). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+    /// Do not run the scheduler in this process (run `brink scheduler` elsewhere).
+    #[arg(long)]
+    pub disable_scheduler: bool,
+    /// The scheduler's KubeSchedulerConfiguration file (profiles, weights, extenders).
+    #[arg(long, value_name = "FILE")]
+    pub scheduler_config: Option<PathBuf>,
+}
+
+/// `brink scheduler`: the scheduler as its own process.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Kubeconfig with the scheduler's credentials.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: PathBuf,
+    /// KubeSchedulerConfiguration file (profiles, weights, extenders).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl SchedulerArgs {
+    /// Reads and checks the configuration file.
+    pub fn scheduler_config(&self) -> anyhow::Result<scheduler::SchedulerConfig> {
+        load_scheduler_config(self.config.as_deref())
+    }
+}
+
+/// The scheduler configuration from `path`, or the defaults.
+pub fn load_scheduler_config(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<scheduler::SchedulerConfig> {
+    Ok(match path {
+        Some(p) => scheduler::SchedulerConfig::load(p)?,
+        None => scheduler::SchedulerConfig::default(),
+    })
 }
 
 /// `brink server` once its flags are checked.
@@ -79,6 +115,8 @@ pub struct ServerPlan {
     pub local_node: Option<String>,
     /// Registries the local agent reaches over plain HTTP.
     pub insecure_registries: Vec<String>,
+    /// The in-process scheduler's configuration, unless `--disable-scheduler`.
+    pub scheduler: Option<scheduler::SchedulerConfig>,
 }
 
 impl ServerArgs {
@@ -114,11 +152,17 @@ impl ServerArgs {
             )
             .map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?,
         };
+        let scheduler = match (self.disable_scheduler, &self.scheduler_config) {
+            (true, Some(_)) => bail!("--scheduler-config makes no sense with --disable-scheduler"),
+            (true, None) => None,
+            (false, path) => Some(load_scheduler_config(path.as_deref())?),
+        };
         Ok(ServerPlan {
             config,
             controllers,
             local_node,
             insecure_registries: self.insecure_registries.clone(),
+            scheduler,
         })
     }
 }
@@ -159,6 +203,10 @@ pub struct AgentArgs {
     /// Local address of the link's UDP socket (default: any).
     #[arg(long, hide = true)]
     pub link_source: Option<std::net::IpAddr>,
+    /// With --simulate: the capacity every simulated node advertises,
+    /// e.g. `cpu=2,memory=4Gi` (default cpu=4,memory=8Gi).
+    #[arg(long, value_name = "cpu=N,memory=Q")]
+    pub simulate_capacity: Option<String>,
     /// With --simulate: write link counters as JSON to this file every 5 s.
     #[arg(long, hide = true)]
     pub stats_file: Option<PathBuf>,

@@ -35,6 +35,10 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(run_server(plan))
         }
         cli::Command::Agent(args) => runtime()?.block_on(agent::run_agent(args)),
+        cli::Command::Scheduler(args) => {
+            let config = args.scheduler_config()?;
+            runtime()?.block_on(run_scheduler(args.kubeconfig, config))
+        }
         cli::Command::Push(args) => runtime()?.block_on(push(args)),
     }
 }
@@ -79,11 +83,20 @@ async fn run_server(plan: cli::ServerPlan) -> anyhow::Result<()> {
     let client = kube_client(&running.kubeconfig).await?;
     let controllers = tokio::spawn({
         let shutdown = shutdown.clone();
+        let client = client.clone();
         async move {
             if let Err(e) = controllers::run(client, plan.controllers, shutdown).await {
                 tracing::error!(error = %e, "controllers stopped");
             }
         }
+    });
+    let scheduler = plan.scheduler.map(|config| {
+        let (client, shutdown) = (client.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = scheduler::run(client, config, shutdown).await {
+                tracing::error!(error = %e, "scheduler stopped");
+            }
+        })
     });
     let local = plan.local_node.map(|node| {
         let token = std::fs::read_to_string(data_dir.join("node-token")).unwrap_or_default();
@@ -105,13 +118,28 @@ async fn run_server(plan: cli::ServerPlan) -> anyhow::Result<()> {
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     running.wait().await?;
     let _ = controllers.await;
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
     if let Some(local) = local {
         let _ = local.await;
     }
     Ok(())
 }
 
-/// A kube client with the admin credentials, for the in-process controllers.
+/// `brink scheduler`: the scheduler alone, until a signal.
+async fn run_scheduler(
+    kubeconfig: std::path::PathBuf,
+    config: scheduler::SchedulerConfig,
+) -> anyhow::Result<()> {
+    let client = kube_client(&kubeconfig).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    scheduler::run(client, config, shutdown).await?;
+    Ok(())
+}
+
+/// A kube client with the credentials of `kubeconfig`.
 async fn kube_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig)
         .with_context(|| format!("reading {}", kubeconfig.display()))?;
