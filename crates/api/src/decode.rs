@@ -14,6 +14,7 @@ use k8s_openapi::api::{
     apps::v1 as apps, authentication::v1 as authn, authorization::v1 as authz,
     autoscaling::v1 as autoscaling, batch::v1 as batch, coordination::v1 as coordination,
     core::v1 as core, events::v1 as events, node::v1 as node, policy::v1 as policy,
+    scheduling::v1 as scheduling,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
@@ -105,6 +106,7 @@ fn decoder(group: &str, kind: &str) -> Option<RoundTrip> {
         ("events.k8s.io", "Event") => round_trip::<events::Event>,
         ("coordination.k8s.io", "Lease") => round_trip::<coordination::Lease>,
         ("node.k8s.io", "RuntimeClass") => round_trip::<node::RuntimeClass>,
+        ("scheduling.k8s.io", "PriorityClass") => round_trip::<scheduling::PriorityClass>,
         ("apps", "Deployment") => round_trip::<apps::Deployment>,
         ("apps", "ReplicaSet") => round_trip::<apps::ReplicaSet>,
         ("apps", "DaemonSet") => round_trip::<apps::DaemonSet>,

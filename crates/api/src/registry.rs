@@ -184,6 +184,7 @@ pub static RESOURCES: &[ResourceInfo] = &[
     },
     res("coordination.k8s.io", "v1", "Lease", "LeaseList", "leases", "lease", true, NONE, NONE, &[]),
     res("node.k8s.io", "v1", "RuntimeClass", "RuntimeClassList", "runtimeclasses", "runtimeclass", false, NONE, NONE, &[]),
+    res("scheduling.k8s.io", "v1", "PriorityClass", "PriorityClassList", "priorityclasses", "priorityclass", false, &["pc"], NONE, &[]),
     res("apps", "v1", "Deployment", "DeploymentList", "deployments", "deployment", true, &["deploy"], ALL, &[STATUS_CORE, SCALE]),
     res("apps", "v1", "ReplicaSet", "ReplicaSetList", "replicasets", "replicaset", true, &["rs"], ALL, &[STATUS_CORE, SCALE]),
     res("apps", "v1", "DaemonSet", "DaemonSetList", "daemonsets", "daemonset", true, &["ds"], ALL, &[STATUS_CORE]),

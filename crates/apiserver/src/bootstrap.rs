@@ -12,7 +12,9 @@ pub const SYSTEM_NAMESPACES: &[&str] =
 /// Namespaces Kubernetes refuses to delete.
 pub const UNDELETABLE_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
 
-/// Creates the system namespaces and the `wasmtime` RuntimeClass if absent.
+/// Creates the system namespaces, the `wasmtime` RuntimeClass and the
+/// system PriorityClasses (`system-node-critical`, `system-cluster-critical`)
+/// if absent.
 pub async fn ensure_defaults(api: &Api) -> ApiResult<()> {
     let opts = WriteOptions {
         dry_run: false,
@@ -33,6 +35,18 @@ pub async fn ensure_defaults(api: &Api) -> ApiResult<()> {
         "handler": "wasmtime",
     });
     ignore_exists(objects::create(api, rc, None, obj, &opts).await)?;
+    let pc = api::registry::find("scheduling.k8s.io", "v1", "priorityclasses")
+        .ok_or(ApiError::NoRoute)?;
+    for class in api::validation::SYSTEM_PRIORITY_CLASSES {
+        let obj = json!({
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": class.name},
+            "value": class.value,
+            "description": class.description,
+        });
+        ignore_exists(objects::create(api, pc, None, obj, &opts).await)?;
+    }
     Ok(())
 }
 

@@ -147,6 +147,15 @@ impl ApiError {
         }
     }
 
+    /// 403 from admission (`admission.NewForbidden`):
+    /// `pods "web" is forbidden: {detail}`.
+    pub fn forbidden(info: &'static ResourceInfo, name: &str, detail: &str) -> Self {
+        Self::Forbidden(format!(
+            "{} \"{name}\" is forbidden: {detail}",
+            qualified(info.group, info.plural)
+        ))
+    }
+
     /// 409 Conflict for a client's stale `resourceVersion`.
     pub fn stale(info: &'static ResourceInfo, name: &str) -> Self {
         Self::conflict(info, name, MODIFIED)

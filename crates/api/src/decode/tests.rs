@@ -185,6 +185,12 @@ fn rich_manifests() -> Vec<(&'static str, &'static str, Value)> {
             "overhead": {"podFixed": {"memory": "16Mi"}}, "scheduling": {"nodeSelector": {"wasm": "true"}}}),
         ),
         (
+            "scheduling.k8s.io",
+            "priorityclasses",
+            json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "high"}, "value": 1000,
+            "globalDefault": false, "description": "d", "preemptionPolicy": "Never"}),
+        ),
+        (
             "",
             "serviceaccounts",
             json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata(), "automountServiceAccountToken": false, "secrets": [{"name": "t"}]}),
@@ -389,5 +395,23 @@ fn subresource_and_option_bodies() {
             group: "example.com".into(),
             kind: "Widget".into()
         })
+    );
+}
+
+#[test]
+fn priority_class_fields_are_checked() {
+    let pc = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "high"},
+        "value": 1000, "globalDefualt": true});
+    assert_eq!(
+        unknown_fields(info("scheduling.k8s.io", "priorityclasses"), &pc),
+        Ok(vec!["globalDefualt".to_string()])
+    );
+    let wrong = json!({"metadata": {"name": "high"}, "value": "high"});
+    let err = unknown_fields(info("scheduling.k8s.io", "priorityclasses"), &wrong)
+        .expect_err("a string value is a type error");
+    assert!(
+        err.to_string()
+            .contains("cannot unmarshal string into Go struct field PriorityClass.value"),
+        "{err}"
     );
 }

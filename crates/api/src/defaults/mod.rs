@@ -54,6 +54,13 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) {
         ("apps", "DaemonSet") => default_daemon_set(obj),
         ("batch", "Job") => default_job(obj),
         ("batch", "CronJob") => default_cron_job(obj),
+        ("scheduling.k8s.io", "PriorityClass") => {
+            set_default(
+                obj_mut(obj),
+                "preemptionPolicy",
+                json!("PreemptLowerPriority"),
+            );
+        }
         _ => {}
     }
 }

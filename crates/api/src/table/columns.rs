@@ -23,7 +23,7 @@ const CONTAINERS_DOC: &str = "Names of each container in the template.";
 const IMAGES_DOC: &str = "Images referenced by each container in the template.";
 const SELECTOR_DOC: &str = "A label query over pods that should match the replica count. Label keys and values that must match in order to be controlled by this object.";
 
-const fn col(name: &'static str, ty: &'static str, description: &'static str) -> Column {
+pub(super) const fn col(name: &'static str, ty: &'static str, description: &'static str) -> Column {
     Column {
         name,
         ty,
@@ -43,14 +43,14 @@ const fn wide(name: &'static str, ty: &'static str, description: &'static str) -
     }
 }
 
-const NAME: Column = Column {
+pub(super) const NAME: Column = Column {
     name: "Name",
     ty: "string",
     format: "name",
     description: NAME_DOC,
     priority: 0,
 };
-const AGE: Column = col("Age", "string", AGE_DOC);
+pub(super) const AGE: Column = col("Age", "string", AGE_DOC);
 const CONTAINERS: Column = wide("Containers", "string", CONTAINERS_DOC);
 const IMAGES: Column = wide("Images", "string", IMAGES_DOC);
 const SELECTOR: Column = wide("Selector", "string", SELECTOR_DOC);
@@ -433,6 +433,7 @@ pub fn columns_for(group: &str, kind: &str) -> &'static [Column] {
         ("" | "events.k8s.io", "Event") => EVENT,
         ("coordination.k8s.io", "Lease") => LEASE,
         ("node.k8s.io", "RuntimeClass") => RUNTIME_CLASS,
+        ("scheduling.k8s.io", "PriorityClass") => super::priority_class::COLUMNS,
         ("apps", "Deployment") => DEPLOYMENT,
         ("apps", "ReplicaSet") => REPLICA_SET,
         ("apps", "DaemonSet") => DAEMON_SET,

@@ -7,6 +7,7 @@
 
 mod columns;
 mod pod;
+mod priority_class;
 mod rows;
 
 use std::time::Duration;
@@ -141,6 +142,7 @@ pub fn row_cells(info: &ResourceInfo, obj: &Value, now: Timestamp) -> Vec<Value>
     match (info.group, info.kind) {
         ("", "Pod") => pod::pod_cells(obj, now),
         ("", "Node") => pod::node_cells(obj, now),
+        ("scheduling.k8s.io", "PriorityClass") => priority_class::cells(obj, now),
         _ => rows::cells(info, obj, now),
     }
 }

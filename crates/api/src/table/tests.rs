@@ -590,6 +590,11 @@ fn column_definitions_follow_kubernetes() {
         ),
         ("coordination.k8s.io", "leases", "Name Holder Age"),
         ("node.k8s.io", "runtimeclasses", "Name Handler Age"),
+        (
+            "scheduling.k8s.io",
+            "priorityclasses",
+            "Name Value Global-Default Age PreemptionPolicy",
+        ),
         ("apps", "deployments", "Name Ready Up-to-date Available Age"),
         ("apps", "replicasets", "Name Desired Current Ready Age"),
         (

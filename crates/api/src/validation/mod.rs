@@ -6,10 +6,17 @@ mod config;
 mod cron;
 mod object_meta;
 mod pod;
+mod scheduling;
 mod service;
 mod workloads;
 
 pub mod names;
+
+pub use scheduling::{
+    DEFAULT_PRIORITY, HIGHEST_USER_DEFINABLE_PRIORITY, PREEMPTION_POLICIES,
+    SYSTEM_CRITICAL_PRIORITY, SYSTEM_PRIORITY_CLASS_PREFIX, SYSTEM_PRIORITY_CLASSES,
+    SystemPriorityClass,
+};
 
 use std::fmt;
 
@@ -321,6 +328,9 @@ pub fn validate(
         ("", "Event") | ("events.k8s.io", "Event") => cluster::validate_event(obj, &mut errs),
         ("coordination.k8s.io", "Lease") => cluster::validate_lease(obj, &mut errs),
         ("node.k8s.io", "RuntimeClass") => cluster::validate_runtime_class(obj, old, &mut errs),
+        ("scheduling.k8s.io", "PriorityClass") => {
+            scheduling::validate_priority_class(obj, old, &mut errs)
+        }
         _ => {}
     }
     let mut seen = std::collections::HashSet::new();

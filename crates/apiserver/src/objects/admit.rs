@@ -172,7 +172,8 @@ pub fn prepare_create(
     ] {
         meta.remove(k);
     }
-    if tracks_generation(info) {
+    // PriorityClasses start at generation 1 but never bump it
+    if tracks_generation(info) || info.kind == "PriorityClass" {
         meta.insert("generation".into(), json!(1));
     } else {
         meta.remove("generation");

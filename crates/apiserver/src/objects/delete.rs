@@ -72,6 +72,7 @@ pub async fn delete(
             "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
         )));
     }
+    super::pod_admission::check_delete(info, name)?;
     let key = info.key(ns, name);
     super::retry_races(info, name, || delete_once(api, info, name, &key, opts)).await
 }
@@ -210,6 +211,11 @@ pub async fn delete_collection(
     for item in page.objects(info)? {
         let name = meta_str(&item, "name").unwrap_or("").to_string();
         let item_ns = meta_str(&item, "namespace").map(str::to_string);
+        // the system priority classes stay (a single delete of one is
+        // refused; Kubernetes' DeleteCollection would remove them)
+        if super::pod_admission::check_delete(info, &name).is_err() {
+            continue;
+        }
         match delete(api, info, item_ns.as_deref().or(ns), &name, opts).await {
             Ok(w) => deleted.push(w.object),
             Err(ApiError::NotFound { .. }) => {}

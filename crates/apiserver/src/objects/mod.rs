@@ -6,6 +6,8 @@ pub mod codec;
 mod delete;
 pub mod list;
 mod patch;
+mod pod_admission;
+mod runtime_class_admission;
 pub mod subresources;
 
 pub use delete::{DeleteOptions, delete, delete_collection};
@@ -148,7 +150,9 @@ pub async fn create(
     let warnings = admit::check_fields(info, &obj, opts.field_validation)?;
     let now = now();
     admit::prepare_create(info, &mut obj, ns, &now)?;
+    pod_admission::admit_create(api.store.as_ref(), info, &mut obj).await?;
     admit::default_and_validate(info, &mut obj, None)?;
+    pod_admission::validate_write(api.store.as_ref(), info, &obj, None).await?;
     let name = meta_str(&obj, "name").unwrap_or("").to_string();
     if let (true, Some(ns)) = (info.namespaced, ns) {
         check_namespace(api, info, ns, &name).await?;
@@ -254,6 +258,7 @@ async fn write_update(
     }
     admit::prepare_update(info, &mut new, old)?;
     admit::default_and_validate(info, &mut new, Some(old))?;
+    pod_admission::validate_write(api.store.as_ref(), info, &new, Some(old)).await?;
     let now = now();
     opts.track_fields(Some(old), &mut new, &info.api_version(), &now, subresource);
     if admit::same_object(old, &new) {
