@@ -125,6 +125,14 @@ fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
     );
     let phase = json(&k, &["get", "pod", "hello"])["status"]["phase"].clone();
     assert_eq!(phase, "Succeeded");
+    // the node reports the image it holds now (the scheduler's image locality)
+    assert!(
+        eventually(Duration::from_secs(20), || k
+            .run(&["get", "node", "edge-wasm", "-o", "jsonpath={.status.images[*].names}"])
+            .stdout
+            .contains(&image)),
+        "node status lists no {image}"
+    );
     // the node's events show in describe
     assert!(
         eventually(Duration::from_secs(10), || k

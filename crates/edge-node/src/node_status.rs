@@ -126,6 +126,8 @@ pub struct Measurement {
     pub machine_id: String,
     /// `uname -n`.
     pub hostname: String,
+    /// Images the runtimes hold (listed by the agent, not measured here).
+    pub images: Vec<runtime_shim::ImageInfo>,
 }
 
 /// Measures the machine; `data_dir` (or its nearest existing ancestor) names
@@ -177,6 +179,7 @@ pub fn measure(data_dir: &Path) -> Result<Measurement, NodeStatusError> {
         boot_id: read_trimmed("/proc/sys/kernel/random/boot_id").unwrap_or_default(),
         machine_id: read_trimmed("/etc/machine-id").unwrap_or_default(),
         hostname: uname.nodename().to_string_lossy().into_owned(),
+        images: Vec::new(),
     })
 }
 
@@ -439,6 +442,7 @@ pub fn node_report(
             "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": arch,
         },
         "runtimeHandlers": handlers,
+        "images": images_status(&m.images),
     });
     NodeReport {
         labels,
@@ -446,6 +450,20 @@ pub fn node_report(
         status,
     }
 }
+
+/// The kubelet's `status.images`: the largest images first, at most 50.
+fn images_status(images: &[runtime_shim::ImageInfo]) -> Value {
+    let mut sorted: Vec<&runtime_shim::ImageInfo> = images.iter().collect();
+    sorted.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then(a.names.cmp(&b.names)));
+    sorted
+        .into_iter()
+        .take(MAX_IMAGES)
+        .map(|i| json!({"names": i.names, "sizeBytes": i.size_bytes}))
+        .collect()
+}
+
+/// Images reported in node status, at most (the kubelet's default).
+const MAX_IMAGES: usize = 50;
 
 /// Whether `next` differs from `prev` in anything but heartbeat times.
 pub fn report_changed(prev: &NodeReport, next: &NodeReport) -> bool {

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::config::{ContainerConfig, PodSandboxConfig};
-use crate::runtime::{ContainerEvent, Result, Runtime, RuntimeError, RuntimeVersion};
+use crate::runtime::{ContainerEvent, ImageInfo, Result, Runtime, RuntimeError, RuntimeVersion};
 use crate::state::{ContainerStatus, SandboxInfo, SandboxStatus};
 
 const EVENT_CAPACITY: usize = 4096;
@@ -140,6 +140,14 @@ impl Runtime for Dispatch {
             rt.update_runtime_config(pod_cidr).await?;
         }
         Ok(())
+    }
+
+    async fn list_images(&self) -> Result<Vec<ImageInfo>> {
+        let mut all = Vec::new();
+        for rt in &self.runtimes {
+            all.extend(rt.list_images().await?);
+        }
+        Ok(all)
     }
 
     async fn versions(&self) -> Vec<RuntimeVersion> {

@@ -26,7 +26,7 @@ pub mod wasm;
 pub use config::{ContainerConfig, PodSandboxConfig, PullAuth, PullPolicy};
 pub use dispatch::Dispatch;
 pub use runtime::{
-    ContainerEvent, ContainerEventKind, Result, Runtime, RuntimeError, RuntimeVersion,
+    ContainerEvent, ContainerEventKind, ImageInfo, Result, Runtime, RuntimeError, RuntimeVersion,
 };
 pub use sim::SimRuntime;
 pub use state::{

@@ -73,6 +73,14 @@ pub struct RuntimeVersion {
     pub runtime_version: String,
 }
 
+/// An image the node holds (CRI `Image`): its names and size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    /// References it is known by (`registry/repo:tag`, `registry/repo@sha256:…`).
+    pub names: Vec<String>,
+    pub size_bytes: u64,
+}
+
 /// What happened to a container (CRI `ContainerEventType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ContainerEventKind {
@@ -151,6 +159,11 @@ pub trait Runtime: Send + Sync {
     /// Runtimes without images of their own answer `true`.
     async fn image_present(&self, _image: &str, _sandbox: &PodSandboxConfig) -> Result<bool> {
         Ok(true)
+    }
+
+    /// The images the node holds (CRI `ListImages`), for image locality.
+    async fn list_images(&self) -> Result<Vec<ImageInfo>> {
+        Ok(Vec::new())
     }
 
     /// CRI `PullImage`: fetches the container's image as its pull policy

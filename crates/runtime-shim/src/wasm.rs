@@ -40,7 +40,7 @@ pub use serve::PORT_IN_USE;
 use crate::config::{ContainerConfig, PodSandboxConfig};
 use crate::cri_log::{DEFAULT_MAX_SIZE, LogFile};
 use crate::runtime::{
-    ContainerEvent, ContainerEventKind, Result, Runtime, RuntimeError, RuntimeVersion,
+    ContainerEvent, ContainerEventKind, ImageInfo, Result, Runtime, RuntimeError, RuntimeVersion,
 };
 use crate::state::{
     ContainerState, ContainerStatus, SandboxInfo, SandboxMetadata, SandboxState, SandboxStatus,
@@ -359,6 +359,10 @@ impl Runtime for WasmRuntime {
 
     async fn image_present(&self, image: &str, _sandbox: &PodSandboxConfig) -> Result<bool> {
         Ok(self.inner.images.is_present(image))
+    }
+
+    async fn list_images(&self) -> Result<Vec<ImageInfo>> {
+        Ok(self.inner.images.list())
     }
 
     async fn pull_image(

@@ -89,6 +89,7 @@ pub async fn run(
         recorder: events::Recorder::start(client.clone(), COMPONENT.to_owned()),
         client,
         handle: tokio::runtime::Handle::current(),
+        writes: std::sync::Arc::new(tokio::sync::Semaphore::new(run::WRITE_CONCURRENCY)),
         tx: tx.clone(),
         init_pods: None,
         init_nodes: None,

@@ -4,12 +4,14 @@
 //! the next cycle starts at once.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::Event;
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 
 use crate::algorithm::{Algorithm, FitError};
 use crate::cache::{Cache, holds_resources};
@@ -25,6 +27,8 @@ use crate::writes;
 
 /// Pods scheduled between two looks at the channel.
 const BATCH: usize = 128;
+/// API writes (bindings, status, evictions) in flight at once; more wait.
+pub const WRITE_CONCURRENCY: usize = 32;
 /// How often the loop logs its counters.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
@@ -38,6 +42,8 @@ pub struct Loop {
     pub client: kube::Client,
     pub recorder: Recorder,
     pub handle: Handle,
+    /// Bounds the API writes in flight ([`WRITE_CONCURRENCY`]).
+    pub writes: Arc<Semaphore>,
     pub tx: Sender<Input>,
     /// Relists in progress, per watch.
     pub init_pods: Option<Vec<Pod>>,
@@ -310,8 +316,9 @@ impl Loop {
             .iter()
             .find(|e| e.is_binder() && e.interested(&pending.pod))
             .cloned();
-        let (client, tx) = (self.client.clone(), self.tx.clone());
+        let (client, tx, writes) = (self.client.clone(), self.tx.clone(), self.writes.clone());
         self.handle.spawn(async move {
+            let _permit = writes.acquire_owned().await;
             let result = match binder {
                 Some(ext) => ext
                     .bind(&pending.pod, &node)
@@ -350,8 +357,9 @@ impl Loop {
             message.clone(),
         ));
         if condition_differs(&q.pending.pod, &message) || nominated.is_some() {
-            let client = self.client.clone();
+            let (client, writes) = (self.client.clone(), self.writes.clone());
             self.handle.spawn(async move {
+                let _permit = writes.acquire_owned().await;
                 if let Err(e) =
                     writes::mark_unschedulable(&client, &info, &message, nominated.as_deref()).await
                 {
@@ -395,8 +403,9 @@ impl Loop {
             ));
         }
         self.cache.nominate(info.clone(), &node);
-        let (client, victims) = (self.client.clone(), found.victims);
+        let (client, victims, writes) = (self.client.clone(), found.victims, self.writes.clone());
         self.handle.spawn(async move {
+            let _permit = writes.acquire_owned().await;
             for v in victims {
                 if let Err(e) = writes::evict(&client, &v).await {
                     tracing::warn!(victim = %v.key(), error = %e, "evicting a preempted pod");

@@ -161,6 +161,7 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
         status_cfg,
         last_report: None,
         measurement: None,
+        images: Vec::new(),
         creds,
         data_dir: cfg.data_dir.clone(),
     };
@@ -193,6 +194,7 @@ struct Agent {
     status_cfg: NodeStatusConfig,
     last_report: Option<NodeReport>,
     measurement: Option<node_status::Measurement>,
+    images: Vec<runtime_shim::ImageInfo>,
     creds: Arc<std::sync::Mutex<NodeCredentials>>,
     data_dir: PathBuf,
 }
@@ -217,6 +219,7 @@ impl Agent {
         mut reports: mpsc::UnboundedReceiver<PodReport>,
         shutdown: CancellationToken,
     ) -> Result<(), AgentError> {
+        self.list_images().await;
         self.report_node(true)?;
         let mut measure = tokio::time::interval(MEASURE_EVERY);
         measure.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -239,7 +242,10 @@ impl Agent {
                     }
                     self.on_reports(batch)?;
                 }
-                _ = measure.tick() => self.report_node(false)?,
+                _ = measure.tick() => {
+                    self.list_images().await;
+                    self.report_node(false)?
+                }
             }
         }
     }
@@ -400,6 +406,15 @@ impl Agent {
         Ok(())
     }
 
+    /// Asks the runtimes which images the node holds (reported in the
+    /// node's status, for the scheduler's image locality).
+    async fn list_images(&mut self) {
+        match self.runtime.list_images().await {
+            Ok(images) => self.images = images,
+            Err(e) => warn!(error = %e, "listing images failed"),
+        }
+    }
+
     /// Measures the node and queues its status when it changed (or `force`).
     fn report_node(&mut self, force: bool) -> Result<(), AgentError> {
         let m = match (&self.measurement, self.status_cfg.simulated.is_some()) {
@@ -413,6 +428,8 @@ impl Agent {
                 }
             },
         };
+        let mut m = m;
+        m.images = self.images.clone();
         let prev = self.last_report.as_ref().map(|r| &r.status);
         let report = node_status::node_report(&self.status_cfg, &m, prev, jiff::Timestamp::now());
         self.measurement = Some(m);

@@ -197,3 +197,22 @@ fn labels_annotations_and_arch_mapping() {
     }
     assert!(matches!(report.into_body(), UplinkBody::NodeStatus { .. }));
 }
+
+#[test]
+fn images_are_reported_largest_first() {
+    let mut m = machine();
+    m.images = (0..60u64)
+        .map(|i| runtime_shim::ImageInfo {
+            names: vec![format!("reg/app:{i}"), format!("reg/app@sha256:{i:064}")],
+            size_bytes: i * 1000,
+        })
+        .collect();
+    let r = node_report(&config(), &m, None, jiff::Timestamp::UNIX_EPOCH);
+    let images = r.status["images"].as_array().unwrap();
+    assert_eq!(images.len(), 50, "the kubelet's cap");
+    assert_eq!(images[0]["names"][0], "reg/app:59");
+    assert_eq!(images[0]["sizeBytes"], 59_000);
+    assert_eq!(images[49]["names"][0], "reg/app:10");
+    let none = node_report(&config(), &machine(), None, jiff::Timestamp::UNIX_EPOCH);
+    assert_eq!(none.status["images"], serde_json::json!([]));
+}

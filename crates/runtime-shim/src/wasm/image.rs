@@ -140,6 +140,34 @@ impl ImageStore {
         })
     }
 
+    /// Every cached image with the names it was pulled by and its size.
+    pub fn list(&self) -> Vec<crate::ImageInfo> {
+        let Ok(dir) = std::fs::read_dir(self.root.join("refs")) else {
+            return Vec::new();
+        };
+        let mut by_digest: std::collections::BTreeMap<String, crate::ImageInfo> =
+            std::collections::BTreeMap::new();
+        for entry in dir.flatten() {
+            let Some(record) = std::fs::read(entry.path())
+                .ok()
+                .and_then(|t| serde_json::from_slice::<Record>(&t).ok())
+            else {
+                continue;
+            };
+            let Ok(meta) = std::fs::metadata(self.blob_path(&record.wasm_digest)) else {
+                continue;
+            };
+            let info = by_digest.entry(record.wasm_digest.clone()).or_default();
+            info.size_bytes = meta.len();
+            for name in [record.reference, record.image_ref] {
+                if !info.names.contains(&name) {
+                    info.names.push(name);
+                }
+            }
+        }
+        by_digest.into_values().collect()
+    }
+
     /// Whether the image is in the cache (image locality for the scheduler).
     pub fn is_present(&self, image: &str) -> bool {
         self.load_record(image)
