@@ -354,7 +354,9 @@ fn par_filter(
         }
         (ok, checked, bad)
     };
-    let workers = worker_count(n);
+    // the work is about `want` checks when most nodes fit: threads pay off
+    // only when that is large
+    let workers = worker_count(want.min(n));
     let results = if workers == 1 {
         vec![work()]
     } else {

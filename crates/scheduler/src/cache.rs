@@ -201,6 +201,18 @@ impl Cache {
     /// Replaces the bound pods with `pods` (a relist), keeping assumed ones
     /// that the list does not show bound yet.
     pub fn reset_pods(&mut self, pods: &[Pod]) {
+        let infos = pods
+            .iter()
+            .filter(|p| holds_resources(p))
+            .map(|p| Arc::new(PodInfo::new(p)))
+            .filter(|i| !i.node_name.is_empty())
+            .collect();
+        self.reset_bound(infos);
+    }
+
+    /// [`Cache::reset_pods`] from pods already read: bound ones that hold
+    /// resources.
+    pub fn reset_bound(&mut self, pods: Vec<Arc<PodInfo>>) {
         let assumed: Vec<Arc<PodInfo>> = self
             .pods
             .values()
@@ -214,7 +226,7 @@ impl Cache {
             }
         }
         for p in pods {
-            self.upsert_pod(p);
+            self.place(p, false);
         }
         for a in assumed {
             if !self.pods.contains_key(&a.uid) {

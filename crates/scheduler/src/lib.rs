@@ -95,6 +95,7 @@ pub async fn run(
         init_nodes: None,
         scheduled: 0,
         failed: 0,
+        binds_in_flight: 0,
         config,
     };
     let thread = tokio::task::spawn_blocking(move || state.run(rx));

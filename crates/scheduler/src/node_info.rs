@@ -37,6 +37,8 @@ pub struct NodeInfo {
     /// `status.runtimeHandlers` names; `None` when the node lists none (a
     /// node not run by a brink agent): then every handler is allowed.
     pub handlers: Option<Vec<String>>,
+    /// Whether one of the handlers runs ordinary container pods.
+    pub runs_containers: bool,
     pub allocatable: Resources,
     /// Images the node holds (names and digests) with their sizes.
     pub images: HashMap<String, i64>,
@@ -61,6 +63,7 @@ impl NodeInfo {
             unschedulable: false,
             readiness: Readiness::Unreported,
             handlers: None,
+            runs_containers: true,
             allocatable: Resources::default(),
             images: HashMap::new(),
             requested: Resources::default(),
@@ -95,6 +98,10 @@ impl NodeInfo {
         self.handlers = status
             .runtime_handlers
             .map(|hs| hs.into_iter().map(|h| h.name.unwrap_or_default()).collect());
+        self.runs_containers = self
+            .handlers
+            .as_ref()
+            .is_none_or(|hs| hs.iter().any(|h| CONTAINER_HANDLERS.contains(&h.as_str())));
         self.allocatable = status
             .allocatable
             .as_ref()
@@ -151,14 +158,10 @@ impl NodeInfo {
 
     /// Whether the node runs pods of `handler` (`None`: no RuntimeClass).
     pub fn offers_handler(&self, handler: Option<&str>) -> bool {
-        let Some(handlers) = &self.handlers else {
-            return true;
-        };
-        match handler {
-            Some(h) => handlers.iter().any(|n| n == h),
-            None => handlers
-                .iter()
-                .any(|n| CONTAINER_HANDLERS.contains(&n.as_str())),
+        match (handler, &self.handlers) {
+            (None, _) => self.runs_containers,
+            (Some(_), None) => true,
+            (Some(h), Some(handlers)) => handlers.iter().any(|n| n == h),
         }
     }
 }

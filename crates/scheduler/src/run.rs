@@ -29,8 +29,18 @@ use crate::writes;
 const BATCH: usize = 128;
 /// API writes (bindings, status, evictions) in flight at once; more wait.
 pub const WRITE_CONCURRENCY: usize = 32;
+/// Bindings in flight at most: the loop waits for answers beyond this, so
+/// it never runs far ahead of what the API server takes in.
+const MAX_BINDS_IN_FLIGHT: usize = 256;
 /// How often the loop logs its counters.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
+
+/// A relist of pods in progress, read as it arrives.
+#[derive(Default)]
+pub struct InitPods {
+    bound: Vec<Arc<PodInfo>>,
+    pending: Vec<PendingPod>,
+}
 
 /// The loop's state; lives on its own thread.
 pub struct Loop {
@@ -46,10 +56,11 @@ pub struct Loop {
     pub writes: Arc<Semaphore>,
     pub tx: Sender<Input>,
     /// Relists in progress, per watch.
-    pub init_pods: Option<Vec<Pod>>,
+    pub init_pods: Option<InitPods>,
     pub init_nodes: Option<Vec<k8s_openapi::api::core::v1::Node>>,
     pub scheduled: u64,
     pub failed: u64,
+    pub binds_in_flight: usize,
 }
 
 impl Loop {
@@ -70,7 +81,7 @@ impl Loop {
                 self.queue.on_event(e, now);
             }
             let mut done = 0;
-            while done < BATCH {
+            while done < BATCH && self.binds_in_flight < MAX_BINDS_IN_FLIGHT {
                 let Some(q) = self.queue.pop(Instant::now()) else {
                     break;
                 };
@@ -93,13 +104,16 @@ impl Loop {
             if done > 0 {
                 continue;
             }
-            let wait = self
-                .queue
-                .next_wakeup()
-                .map_or(REPORT_EVERY, |t| {
-                    t.saturating_duration_since(Instant::now())
-                })
-                .min(REPORT_EVERY);
+            let wait = if self.binds_in_flight >= MAX_BINDS_IN_FLIGHT {
+                REPORT_EVERY
+            } else {
+                self.queue
+                    .next_wakeup()
+                    .map_or(REPORT_EVERY, |t| {
+                        t.saturating_duration_since(Instant::now())
+                    })
+                    .min(REPORT_EVERY)
+            };
             match rx.recv_timeout(wait) {
                 Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => return,
                 Ok(input) => self.take(input, &mut events),
@@ -148,24 +162,29 @@ impl Loop {
 
     fn on_pod(&mut self, e: Event<Pod>, events: &mut HashSet<ClusterEvent>) {
         match e {
-            Event::Init => self.init_pods = Some(Vec::new()),
-            Event::InitApply(p) => self.init_pods.get_or_insert_with(Vec::new).push(p),
+            Event::Init => self.init_pods = Some(InitPods::default()),
+            Event::InitApply(p) => {
+                // read now: a relist of many pods is not kept twice
+                let init = self.init_pods.get_or_insert_with(InitPods::default);
+                if p.spec.as_ref().is_some_and(|s| s.node_name.is_some()) {
+                    if holds_resources(&p) {
+                        init.bound.push(Arc::new(PodInfo::new(&p)));
+                    }
+                } else {
+                    init.pending.push(PendingPod::new(p));
+                }
+            }
             Event::InitDone => {
-                let pods = self.init_pods.take().unwrap_or_default();
-                let (bound, pending): (Vec<Pod>, Vec<Pod>) = pods
-                    .into_iter()
-                    .partition(|p| p.spec.as_ref().is_some_and(|s| s.node_name.is_some()));
-                self.cache.reset_pods(&bound);
-                let keep: HashSet<String> = pending
-                    .iter()
-                    .filter_map(|p| p.metadata.uid.clone())
-                    .collect();
+                let init = self.init_pods.take().unwrap_or_default();
+                self.cache.reset_bound(init.bound);
+                let keep: HashSet<&str> =
+                    init.pending.iter().map(|p| p.info.uid.as_str()).collect();
                 for uid in self.queue.uids() {
-                    if !keep.contains(&uid) {
+                    if !keep.contains(uid.as_str()) {
                         self.queue.delete(&uid);
                     }
                 }
-                for p in pending {
+                for p in init.pending {
                     self.pending(p);
                 }
                 events.insert(ClusterEvent::PodRemoved);
@@ -193,7 +212,7 @@ impl Loop {
                         _ => {}
                     }
                 } else if !self.cache.is_placed(&uid) {
-                    self.pending(p);
+                    self.pending(PendingPod::new(p));
                 }
             }
             Event::Delete(p) => {
@@ -208,21 +227,15 @@ impl Loop {
     }
 
     /// An unbound pod: queued if one of our profiles schedules it.
-    fn pending(&mut self, p: Pod) {
-        let uid = p.metadata.uid.clone().unwrap_or_default();
-        let name = p
-            .spec
-            .as_ref()
-            .and_then(|s| s.scheduler_name.as_deref())
-            .unwrap_or("default-scheduler");
-        if p.metadata.deletion_timestamp.is_some()
-            || !holds_resources(&p)
-            || self.config.profile(name).is_none()
+    fn pending(&mut self, p: PendingPod) {
+        if p.info.deleting
+            || !holds_resources(&p.pod)
+            || self.config.profile(&p.info.scheduler_name).is_none()
         {
-            self.queue.delete(&uid);
+            self.queue.delete(&p.info.uid);
             return;
         }
-        self.queue.add(PendingPod::new(p), Instant::now());
+        self.queue.add(p, Instant::now());
     }
 
     fn on_node(
@@ -257,6 +270,7 @@ impl Loop {
     /// taken it out of the queue) before this arrives.
     fn on_bound(&mut self, info: &PodInfo, node: &str, error: Option<String>) {
         let uid = info.uid.as_str();
+        self.binds_in_flight = self.binds_in_flight.saturating_sub(1);
         match error {
             None => {
                 self.queue.done(uid);
@@ -310,7 +324,8 @@ impl Loop {
         }
     }
 
-    fn spawn_bind(&self, pending: PendingPod, node: String) {
+    fn spawn_bind(&mut self, pending: PendingPod, node: String) {
+        self.binds_in_flight += 1;
         let binder = self
             .extenders
             .iter()

@@ -64,6 +64,17 @@ pub fn start(client: &kube::Client, tx: &Sender<Input>, shutdown: &CancellationT
     );
 }
 
+/// Drops what the scheduler never reads and that weighs most in memory:
+/// `managedFields` and kubectl's last-applied copy of the object (as
+/// kube-scheduler's informers strip managed fields).
+fn slim<K: kube::Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
 fn spawn<K>(
     what: &'static str,
     api: Api<K>,
@@ -86,7 +97,7 @@ fn spawn<K>(
             match next {
                 None => return,
                 Some(Ok(event)) => {
-                    if tx.send(wrap(event)).is_err() {
+                    if tx.send(wrap(event.modify(slim))).is_err() {
                         return;
                     }
                 }
