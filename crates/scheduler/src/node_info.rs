@@ -50,6 +50,18 @@ pub struct NodeInfo {
     /// Pods on the node with (anti-)affinity terms, for inter-pod checks.
     pub pods_with_affinity: usize,
     pub pods_with_required_anti_affinity: usize,
+    /// How many of the pods carry each (namespace, label, value), by hash:
+    /// lets spreading skip nodes where no pod could match a selector (a
+    /// hash collision only costs a scan).
+    pod_labels: HashMap<u64, u32>,
+}
+
+/// The key of a (namespace, label, value) in [`NodeInfo`]'s label counts.
+fn label_key(namespace: &str, key: &str, value: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    (namespace, key, value).hash(&mut h);
+    h.finish()
 }
 
 impl NodeInfo {
@@ -72,6 +84,7 @@ impl NodeInfo {
             used_ports: Vec::new(),
             pods_with_affinity: 0,
             pods_with_required_anti_affinity: 0,
+            pod_labels: HashMap::new(),
         };
         info.set_node(node);
         info
@@ -130,6 +143,12 @@ impl NodeInfo {
         if !pod.anti_affinity.is_empty() {
             self.pods_with_required_anti_affinity += 1;
         }
+        for (k, v) in &pod.labels {
+            *self
+                .pod_labels
+                .entry(label_key(&pod.namespace, k, v))
+                .or_default() += 1;
+        }
         self.pods.push(pod);
     }
 
@@ -153,7 +172,23 @@ impl NodeInfo {
         if !pod.anti_affinity.is_empty() {
             self.pods_with_required_anti_affinity -= 1;
         }
+        for (k, v) in &pod.labels {
+            let key = label_key(&pod.namespace, k, v);
+            if let Some(n) = self.pod_labels.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    self.pod_labels.remove(&key);
+                }
+            }
+        }
         true
+    }
+
+    /// Whether some pod here may carry label `key=value` in `namespace`
+    /// (false: certainly none does).
+    pub fn may_have_label(&self, namespace: &str, key: &str, value: &str) -> bool {
+        self.pod_labels
+            .contains_key(&label_key(namespace, key, value))
     }
 
     /// Whether the node runs pods of `handler` (`None`: no RuntimeClass).
@@ -195,7 +230,7 @@ mod tests {
         assert!(info.offers_handler(Some("wasmtime")));
         assert!(!info.offers_handler(None));
         let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(json!({
-            "metadata": {"name": "p", "uid": "u1"},
+            "metadata": {"name": "p", "uid": "u1", "labels": {"app": "web"}},
             "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}},
                 "ports": [{"containerPort": 80, "hostPort": 8080}]}]}
         }))
@@ -204,8 +239,12 @@ mod tests {
         assert_eq!(info.requested.milli_cpu, 1000);
         assert_eq!(info.requested.pods, 1);
         assert_eq!(info.used_ports.len(), 1);
+        assert!(info.may_have_label("", "app", "web"));
+        assert!(!info.may_have_label("", "app", "db"));
+        assert!(!info.may_have_label("other", "app", "web"));
         assert!(info.remove_pod("u1"));
         assert!(!info.remove_pod("u1"));
+        assert!(!info.may_have_label("", "app", "web"));
         assert_eq!(info.requested, Resources::default());
         assert!(info.used_ports.is_empty());
     }

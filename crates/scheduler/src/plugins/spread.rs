@@ -37,6 +37,16 @@ impl Selector {
             && self.extra.iter().all(|(k, v)| labels.get(k) == Some(v))
     }
 
+    /// One `key=value` every matching pod carries, if the selector has one.
+    fn required_label(&self) -> Option<(&str, &str)> {
+        self.base
+            .as_ref()
+            .and_then(|s| s.match_labels.as_ref())
+            .and_then(|m| m.iter().next())
+            .or_else(|| self.extra.first().map(|(k, v)| (k, v)))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// An empty selector (`{}`): kube-scheduler counts no pods for it.
     fn is_empty(&self) -> bool {
         self.extra.is_empty()
@@ -136,7 +146,11 @@ fn count_node(constraints: &mut [Constraint], pod: &PodInfo, node: &NodeInfo) {
         if c.honor_taints && !*tolerated.get_or_insert_with(|| taints_tolerated(pod, node)) {
             continue;
         }
-        let n = if c.selector.is_empty() {
+        let absent = c
+            .selector
+            .required_label()
+            .is_some_and(|(k, v)| !node.may_have_label(&pod.namespace, k, v));
+        let n = if c.selector.is_empty() || absent {
             0
         } else {
             node.pods
