@@ -337,6 +337,20 @@ fn spreading_affinity_and_new_nodes() {
     );
     assert_eq!(wait_bound(&k, "cache"), nodes[0]);
 
+    // a pod waiting for affinity with a pod not placed yet follows it there
+    let with_db = json!({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"role": "db"}}}]}}});
+    apply(&k, &pod("sidecar", json!({}), json!({}), with_db));
+    assert!(
+        wait_failed(&k, "sidecar")
+            .starts_with("0/4 nodes are available: 4 node(s) didn't match pod affinity rules."),
+        "{:?}",
+        events(&k, "sidecar")
+    );
+    apply(&k, &pod("db", json!({"role": "db"}), json!({}), json!({})));
+    let db = wait_bound(&k, "db");
+    assert_eq!(wait_bound(&k, "sidecar"), db);
+
     // a pod waiting for a node that does not exist yet goes there when it joins
     apply(
         &k,
@@ -439,8 +453,16 @@ fn priority_classes_and_preemption() {
         gone.code != 0 || gone.stdout != victim_uid,
         "the victim is gone"
     );
-    let nominated = k.ok(&["get", "pod", "important", "-o", "jsonpath={.spec.nodeName}"]);
-    assert_eq!(nominated, "one-0000");
+    // its first attempt failed and made room (no `preemption:` part: it helped)
+    let first = (
+        "FailedScheduling".to_owned(),
+        "0/1 nodes are available: 1 Insufficient cpu.".to_owned(),
+    );
+    assert!(
+        eventually(WAIT, || events(&k, "important").contains(&first)),
+        "{:?}",
+        events(&k, "important")
+    );
 }
 
 /// A scheduler extender: refuses `n-0000` in filter, prefers `n-0002`.

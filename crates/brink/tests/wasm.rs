@@ -128,7 +128,13 @@ fn wasm_commands_run_to_completion_and_kubectl_logs_reads_them() {
     // the node reports the image it holds now (the scheduler's image locality)
     assert!(
         eventually(Duration::from_secs(20), || k
-            .run(&["get", "node", "edge-wasm", "-o", "jsonpath={.status.images[*].names}"])
+            .run(&[
+                "get",
+                "node",
+                "edge-wasm",
+                "-o",
+                "jsonpath={.status.images[*].names}"
+            ])
             .stdout
             .contains(&image)),
         "node status lists no {image}"

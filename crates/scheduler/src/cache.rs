@@ -170,6 +170,11 @@ impl Cache {
         }
     }
 
+    /// Whether `uid` is counted on a node before its binding was seen.
+    pub fn is_assumed(&self, uid: &str) -> bool {
+        self.pods.get(uid).is_some_and(|e| e.assumed)
+    }
+
     /// Whether `uid` is known as bound or assumed.
     pub fn is_placed(&self, uid: &str) -> bool {
         self.pods.contains_key(uid)

@@ -196,8 +196,14 @@ impl Loop {
                     self.queue.delete(&uid);
                     self.cache.unnominate(&uid);
                     let still_holds = holds_resources(&p);
+                    // our own binding seen for the first time is an added pod
+                    // too: pods waiting for affinity with it retry
+                    let confirmed = self.cache.is_assumed(&uid);
                     match self.cache.upsert_pod(&p) {
                         None if still_holds => {
+                            events.insert(ClusterEvent::PodAdded);
+                        }
+                        Some(_) if confirmed && still_holds => {
                             events.insert(ClusterEvent::PodAdded);
                         }
                         Some(old) if !still_holds => {

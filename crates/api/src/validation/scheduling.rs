@@ -129,22 +129,9 @@ pub(crate) fn validate_priority_class(obj: &Value, old: Option<&Value>, errs: &m
 mod tests {
     use serde_json::{Value, json};
 
-    use crate::registry::find;
-    use crate::validation::{FieldError, validate};
-
     /// Defaults then validates a PriorityClass, as the API server does.
     fn messages(obj: Value, old: Option<Value>) -> Vec<String> {
-        let info = find("scheduling.k8s.io", "v1", "priorityclasses").expect("served");
-        let mut obj = obj;
-        crate::defaults::apply_defaults(info, &mut obj);
-        let old = old.map(|mut o| {
-            crate::defaults::apply_defaults(info, &mut o);
-            o
-        });
-        match validate(info, &obj, old.as_ref()) {
-            Ok(()) => Vec::new(),
-            Err(errs) => errs.iter().map(FieldError::message).collect(),
-        }
+        crate::validation::tests::messages("scheduling.k8s.io", "priorityclasses", obj, old)
     }
 
     fn pc(name: &str, value: i64) -> Value {
@@ -197,7 +184,8 @@ mod tests {
 
     #[test]
     fn preemption_policy_is_defaulted_and_checked() {
-        let info = find("scheduling.k8s.io", "v1", "priorityclasses").expect("served");
+        let info =
+            crate::registry::find("scheduling.k8s.io", "v1", "priorityclasses").expect("served");
         let mut obj = pc("high", 1000);
         crate::defaults::apply_defaults(info, &mut obj);
         assert_eq!(obj["preemptionPolicy"], "PreemptLowerPriority");

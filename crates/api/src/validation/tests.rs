@@ -9,7 +9,7 @@ fn info(group: &str, plural: &str) -> &'static ResourceInfo {
 
 /// The messages of validating `obj` (defaulted first, as the API server
 /// does) against `old`.
-fn messages(group: &str, plural: &str, obj: Value, old: Option<Value>) -> Vec<String> {
+pub(super) fn messages(group: &str, plural: &str, obj: Value, old: Option<Value>) -> Vec<String> {
     let info = info(group, plural);
     let mut obj = obj;
     crate::defaults::apply_defaults(info, &mut obj);

@@ -79,7 +79,9 @@ fn args() -> Result<Args> {
                     .collect::<Result<_>>()?;
             }
             "--brink" => a.brink = Some(value()?.into()),
-            other => bail!("unknown flag {other} (--nodes, --pods, --spread-pods, --rate, --rate-seconds, --kinds plain,affinity,spread, --brink)"),
+            other => bail!(
+                "unknown flag {other} (--nodes, --pods, --spread-pods, --rate, --rate-seconds, --kinds plain,affinity,spread, --brink)"
+            ),
         }
     }
     Ok(a)
@@ -134,7 +136,11 @@ fn usage(pid: u32) -> (f64, f64, f64) {
         .iter()
         .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<f64>().ok()))
         .sum();
-    (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0, ticks / 100.0)
+    (
+        kib("VmRSS:") / 1024.0,
+        kib("VmHWM:") / 1024.0,
+        ticks / 100.0,
+    )
 }
 
 fn load() -> String {
@@ -176,7 +182,11 @@ async fn run_kind(bin: &std::path::Path, args: &Args, kind: Kind, count: usize) 
     let conns = pods::connect(&ep, 8).await?;
     let t = Instant::now();
     pods::create_nodes(&ep, &conns, args.nodes).await?;
-    println!("{} nodes created in {:.1} s", args.nodes, t.elapsed().as_secs_f64());
+    println!(
+        "{} nodes created in {:.1} s",
+        args.nodes,
+        t.elapsed().as_secs_f64()
+    );
     pods::create_namespace(&ep, &conns[0], pods::NS).await?;
     let t = Instant::now();
     pods::create_pods(&ep, &conns, kind, 0, count).await?;

@@ -115,7 +115,7 @@ async fn create_all(
     while let Some(r) = stream.next().await {
         r?;
         done += 1;
-        if done % 10_000 == 0 {
+        if done.is_multiple_of(10_000) {
             println!("  {what}: {done}/{count}");
         }
     }
@@ -239,7 +239,11 @@ pub async fn watch_bindings(ep: &Endpoint, ns: &str) -> Result<Bindings> {
 
 /// The pod's name if this watch event shows it bound to a node.
 fn bound_pod(line: &[u8]) -> Option<String> {
-    let find = |m: &[u8]| line.windows(m.len()).position(|w| w == m).map(|p| p + m.len());
+    let find = |m: &[u8]| {
+        line.windows(m.len())
+            .position(|w| w == m)
+            .map(|p| p + m.len())
+    };
     find(br#""nodeName":""#)?;
     let at = find(br#""name":""#)?;
     let len = line[at..].iter().position(|&b| b == b'"')?;
