@@ -3,7 +3,8 @@
 //!
 //! Read: `percentageOfNodesToScore`, `podInitialBackoffSeconds`,
 //! `podMaxBackoffSeconds`, `profiles` (`schedulerName`; `plugins` at the
-//! `filter`, `score` and `multiPoint` extension points; `pluginConfig`) and
+//! `filter`, `score` and `multiPoint` extension points, and `postFilter`
+//! where `DefaultPreemption` may be disabled; `pluginConfig`) and
 //! `extenders` (see [`extenders`]). Accepted and ignored: `leaderElection`,
 //! `clientConnection`, `parallelism`, and the `args` of `pluginConfig`
 //! entries, which must name a plugin brink has or a Kubernetes default
@@ -149,8 +150,47 @@ struct RawProfile {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawPlugins {
     filter: Option<RawPluginSet>,
+    post_filter: Option<RawPluginSet>,
     score: Option<RawPluginSet>,
     multi_point: Option<RawPluginSet>,
+}
+
+/// The one `postFilter` plugin: preemption.
+const PREEMPTION: &str = "DefaultPreemption";
+
+impl RawPlugins {
+    /// Whether `DefaultPreemption` stays on: `postFilter` or `multiPoint`
+    /// may disable it (by name or `*`); `postFilter.enabled` may name only it.
+    fn preemption(&self, at: &str) -> Result<bool, ConfigError> {
+        let names = |set: &Option<RawPluginSet>,
+                     list: fn(&RawPluginSet) -> &Option<Vec<RawPlugin>>| {
+            set.as_ref()
+                .and_then(|s| list(s).as_ref())
+                .map(|v| v.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let enabled = names(&self.post_filter, |s| &s.enabled);
+        if let Some((j, other)) = enabled.iter().enumerate().find(|(_, n)| *n != PREEMPTION) {
+            let msg = format!("unknown postFilter plugin {other:?} (known: {PREEMPTION})");
+            return Err(invalid(format!("{at}.postFilter.enabled[{j}]"), msg));
+        }
+        let refused = names(&self.post_filter, |s| &s.disabled);
+        if let Some((j, other)) = refused
+            .iter()
+            .enumerate()
+            .find(|(_, n)| *n != PREEMPTION && *n != "*")
+        {
+            let msg = format!("unknown postFilter plugin {other:?} (known: {PREEMPTION})");
+            return Err(invalid(format!("{at}.postFilter.disabled[{j}]"), msg));
+        }
+        let off = |set: &Option<RawPluginSet>| {
+            names(set, |s| &s.disabled)
+                .iter()
+                .any(|n| n == PREEMPTION || n == "*")
+        };
+        let disabled = off(&self.post_filter) || off(&self.multi_point);
+        Ok(!disabled || !enabled.is_empty())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -348,6 +388,7 @@ impl RawProfile {
         let mut profile = Profile::default_named(&name);
         if let Some(plugins) = self.plugins {
             let at = format!("{at}.plugins");
+            profile.preemption = plugins.preemption(&at)?;
             let multi = PluginSet::resolve(plugins.multi_point, &format!("{at}.multiPoint"), true)?;
             let (filter_at, score_at) = (format!("{at}.filter"), format!("{at}.score"));
             let filter = PluginSet::resolve(plugins.filter, &filter_at, false)?;

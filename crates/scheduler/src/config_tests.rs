@@ -309,3 +309,23 @@ fn load_names_the_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn preemption_can_be_turned_off_per_profile() {
+    let c = parse(
+        "profiles:\n- schedulerName: a\n- schedulerName: b\n  plugins:\n    postFilter:\n      disabled: [{name: DefaultPreemption}]\n- schedulerName: c\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n",
+    )
+    .unwrap();
+    let on = |name: &str| c.profile(name).unwrap().preemption;
+    assert!(on("a"));
+    assert!(!on("b"));
+    assert!(!on("c"));
+    assert_eq!(
+        err("profiles:\n- plugins:\n    postFilter:\n      enabled: [{name: Foo}]\n"),
+        "profiles[0].plugins.postFilter.enabled[0]: unknown postFilter plugin \"Foo\" (known: DefaultPreemption)"
+    );
+    assert_eq!(
+        err("profiles:\n- plugins:\n    postFilter:\n      disabled: [{name: Bar}]\n"),
+        "profiles[0].plugins.postFilter.disabled[0]: unknown postFilter plugin \"Bar\" (known: DefaultPreemption)"
+    );
+}
