@@ -73,7 +73,7 @@ impl FitError {
                 self.num_nodes,
                 self.nodes
                     .iter()
-                    .flat_map(|(_, u)| u.reasons.iter().cloned()),
+                    .flat_map(|(_, u)| u.reasons.iter().map(|r| r.to_string())),
             ),
         }
     }

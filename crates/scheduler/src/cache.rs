@@ -85,6 +85,11 @@ impl Cache {
         &self.nodes[index]
     }
 
+    /// The node called `name`, if known.
+    pub fn node_named(&self, name: &str) -> Option<&NodeInfo> {
+        self.index.get(name).map(|i| &self.nodes[*i])
+    }
+
     /// Adds or updates a node; says what changed.
     pub fn upsert_node(&mut self, node: &Node) -> NodeChange {
         let name = node.metadata.name.clone().unwrap_or_default();

@@ -171,12 +171,12 @@ async fn write_all(client: kube::Client, component: String, rx: mpsc::Receiver<P
             }
         }
     };
-    tokio_stream_like(rx)
+    receiver_stream(rx)
         .for_each_concurrent(CONCURRENCY, write)
         .await;
 }
 
-fn tokio_stream_like(mut rx: mpsc::Receiver<PodEvent>) -> impl futures::Stream<Item = PodEvent> {
+fn receiver_stream(mut rx: mpsc::Receiver<PodEvent>) -> impl futures::Stream<Item = PodEvent> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 

@@ -69,7 +69,7 @@ impl NodeInfo {
     pub fn new(node: &Node) -> Self {
         let mut info = Self {
             name: node.metadata.name.clone().unwrap_or_default(),
-            node: Arc::new(node.clone()),
+            node: Arc::new(Node::default()),
             labels: BTreeMap::new(),
             taints: Vec::new(),
             unschedulable: false,
@@ -94,10 +94,11 @@ impl NodeInfo {
     pub fn set_node(&mut self, node: &Node) {
         self.node = Arc::new(node.clone());
         self.labels = node.metadata.labels.clone().unwrap_or_default();
-        let spec = node.spec.clone().unwrap_or_default();
-        self.taints = spec.taints.unwrap_or_default();
-        self.unschedulable = spec.unschedulable.unwrap_or(false);
-        let status = node.status.clone().unwrap_or_default();
+        let spec = node.spec.as_ref();
+        self.taints = spec.and_then(|s| s.taints.clone()).unwrap_or_default();
+        self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
+        let default_status = Default::default();
+        let status = node.status.as_ref().unwrap_or(&default_status);
         self.readiness = status
             .conditions
             .iter()
@@ -108,9 +109,11 @@ impl NodeInfo {
                 "False" => Readiness::NotReady,
                 _ => Readiness::Unknown,
             });
-        self.handlers = status
-            .runtime_handlers
-            .map(|hs| hs.into_iter().map(|h| h.name.unwrap_or_default()).collect());
+        self.handlers = status.runtime_handlers.as_ref().map(|hs| {
+            hs.iter()
+                .map(|h| h.name.clone().unwrap_or_default())
+                .collect()
+        });
         self.runs_containers = self
             .handlers
             .as_ref()
@@ -122,11 +125,11 @@ impl NodeInfo {
             .unwrap_or_default();
         self.images = status
             .images
-            .into_iter()
+            .iter()
             .flatten()
             .flat_map(|img| {
                 let size = img.size_bytes.unwrap_or(0);
-                img.names.into_iter().flatten().map(move |n| (n, size))
+                img.names.iter().flatten().map(move |n| (n.clone(), size))
             })
             .collect();
     }

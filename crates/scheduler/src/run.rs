@@ -308,16 +308,17 @@ impl Loop {
             self.queue.done(&info.uid);
             return;
         }
-        let Some(profile) = self.config.profile(&info.scheduler_name).cloned() else {
+        let Some(profile) = self.config.profile(&info.scheduler_name) else {
             self.queue.done(&info.uid);
             return;
         };
+        let preemption = profile.preemption;
         let result = {
             let cluster = self.cache.cluster();
             let mut ext =
                 ShellExtenders::new(&self.extenders, &q.pending.pod, cluster.nodes, &self.handle);
             self.algorithm
-                .schedule_with(&info, &cluster, &profile, &mut ext)
+                .schedule_with(&info, &cluster, profile, &mut ext)
         };
         match result {
             Ok((placement, _)) => {
@@ -326,7 +327,7 @@ impl Loop {
                 self.cache.unnominate(&info.uid);
                 self.spawn_bind(q.pending, node);
             }
-            Err(fit) => self.unschedulable(q, &profile, fit),
+            Err(fit) => self.unschedulable(q, preemption, fit),
         }
     }
 
@@ -357,11 +358,11 @@ impl Loop {
         });
     }
 
-    fn unschedulable(&mut self, q: QueuedPod, profile: &crate::algorithm::Profile, fit: FitError) {
+    fn unschedulable(&mut self, q: QueuedPod, preemption: bool, fit: FitError) {
         let info = q.pending.info.clone();
         let mut message = fit.message();
         let mut nominated = None;
-        if fit.error.is_none() && !fit.nodes.is_empty() && profile.preemption {
+        if fit.error.is_none() && !fit.nodes.is_empty() && preemption {
             match self.preempt(&q, &fit) {
                 Ok(node) => nominated = Some(node),
                 Err(why) => message = format!("{message} {why}"),
@@ -437,11 +438,8 @@ impl Loop {
     }
 
     fn terminating_victims_on(&self, node: &str, priority: i32) -> bool {
-        let cluster = self.cache.cluster();
-        cluster
-            .nodes
-            .iter()
-            .find(|n| n.name == node)
+        self.cache
+            .node_named(node)
             .is_some_and(|n| n.pods.iter().any(|p| p.deleting && p.priority < priority))
     }
 }

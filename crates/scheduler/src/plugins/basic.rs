@@ -80,11 +80,11 @@ pub fn resources_fit(pod: &PodInfo, node: &NodeInfo) -> Result<(), Unfit> {
     let (want, have, alloc) = (&pod.requests, &node.requested, &node.allocatable);
     let mut reasons = Vec::new();
     if have.pods + 1 > alloc.pods {
-        reasons.push("Too many pods".to_owned());
+        reasons.push("Too many pods".into());
     }
     let mut check = |name: &str, want: i64, have: i64, alloc: i64| {
         if want > 0 && want > alloc - have {
-            reasons.push(format!("Insufficient {name}"));
+            reasons.push(format!("Insufficient {name}").into());
         }
     };
     check("cpu", want.milli_cpu, have.milli_cpu, alloc.milli_cpu);

@@ -10,6 +10,7 @@ pub mod interpod;
 pub mod scores;
 pub mod spread;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -102,15 +103,16 @@ impl Plugin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unfit {
     pub plugin: Plugin,
-    /// Kubernetes-style reasons, e.g. `Insufficient memory`.
-    pub reasons: Vec<String>,
+    /// Kubernetes-style reasons, e.g. `Insufficient memory` (borrowed when
+    /// constant: failing nodes are many on the hot path).
+    pub reasons: Vec<Cow<'static, str>>,
     /// Removing pods from the node would not help (preemption skips it).
     pub unresolvable: bool,
 }
 
 impl Unfit {
     /// A failure that evicting lower-priority pods could cure.
-    pub fn new(plugin: Plugin, reason: impl Into<String>) -> Self {
+    pub fn new(plugin: Plugin, reason: impl Into<Cow<'static, str>>) -> Self {
         Self {
             plugin,
             reasons: vec![reason.into()],
@@ -119,7 +121,7 @@ impl Unfit {
     }
 
     /// A failure no preemption can cure (labels, taints, names).
-    pub fn unresolvable(plugin: Plugin, reason: impl Into<String>) -> Self {
+    pub fn unresolvable(plugin: Plugin, reason: impl Into<Cow<'static, str>>) -> Self {
         Self {
             unresolvable: true,
             ..Self::new(plugin, reason)
