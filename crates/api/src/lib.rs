@@ -9,6 +9,7 @@ pub mod decode;
 pub mod defaults;
 pub mod egress;
 pub mod link;
+pub mod matching;
 pub mod meta;
 pub mod patch;
 pub mod selector;

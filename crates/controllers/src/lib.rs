@@ -15,6 +15,7 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
+pub mod pods;
 pub mod node_lifecycle;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
