@@ -44,6 +44,18 @@ async fn dispatch(api: &Api, mut req: Request) -> ApiResult<Response> {
     match path.as_str() {
         "/healthz" | "/livez" | "/readyz" => return Ok((StatusCode::OK, "ok").into_response()),
         "/version" => return Ok(json_response(StatusCode::OK, &version(api))),
+        "/metrics" => {
+            let text = api.metrics.render();
+            return Ok((
+                StatusCode::OK,
+                [(
+                    http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                text,
+            )
+                .into_response());
+        }
         _ => {}
     }
     if path == "/openapi/v2" || path.starts_with("/openapi/") {

@@ -24,4 +24,4 @@ pub mod status;
 pub mod tls;
 mod watch;
 
-pub use server::{Running, ServerConfig, ServerError, server_url, start};
+pub use server::{MetricsSource, Running, ServerConfig, ServerError, server_url, start};

@@ -28,6 +28,35 @@ pub struct ServerConfig {
     pub brink_version: String,
     /// How node pod CIDRs are cut from the cluster CIDR.
     pub pod_cidrs: crate::hub::ipam::PodCidrConfig,
+    /// Metrics of in-process components served at `/metrics`.
+    pub metrics: MetricsSource,
+}
+
+/// Renders Prometheus text for `/metrics` (the in-process controllers'
+/// work queues); empty by default.
+#[derive(Clone, Default)]
+pub struct MetricsSource(Option<Arc<dyn Fn() -> String + Send + Sync>>);
+
+impl MetricsSource {
+    /// A source calling `render` on every scrape.
+    pub fn new(render: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(render)))
+    }
+
+    /// The metrics text now.
+    pub fn render(&self) -> String {
+        self.0.as_ref().map(|r| r()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for MetricsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "MetricsSource(..)"
+        } else {
+            "MetricsSource(none)"
+        })
+    }
 }
 
 /// `brink server`'s default cluster CIDR.
@@ -56,6 +85,7 @@ impl ServerConfig {
                 DEFAULT_NODE_CIDR_MASK,
             )
             .expect("the default cluster CIDR is valid"),
+            metrics: MetricsSource::default(),
         }
     }
 }
@@ -163,6 +193,7 @@ pub async fn start(
         pki: pki.clone(),
         link_port: link_port.clone(),
         nodes: crate::hub::NodeConnections::default(),
+        metrics: config.metrics.clone(),
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));

@@ -42,4 +42,6 @@ pub struct Api {
     /// The live node-link connection of each node (the hub fills it):
     /// `pods/log` and later exec and port-forward open streams on them.
     pub nodes: crate::hub::NodeConnections,
+    /// What `/metrics` serves.
+    pub metrics: crate::server::MetricsSource,
 }

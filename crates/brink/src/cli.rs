@@ -22,6 +22,8 @@ pub enum Command {
     Agent(AgentArgs),
     /// Run the scheduler alone against any brink (or Kubernetes) API server.
     Scheduler(SchedulerArgs),
+    /// Run the controllers alone against any brink (or Kubernetes) API server.
+    Controllers(ControllersArgs),
     /// Manage join tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -74,6 +76,9 @@ pub struct ServerArgs {
     /// Do not run the scheduler in this process (run `brink scheduler` elsewhere).
     #[arg(long)]
     pub disable_scheduler: bool,
+    /// Do not run the controllers in this process (run `brink controllers` elsewhere).
+    #[arg(long)]
+    pub disable_controllers: bool,
     /// The scheduler's KubeSchedulerConfiguration file (profiles, weights, extenders).
     #[arg(long, value_name = "FILE")]
     pub scheduler_config: Option<PathBuf>,
@@ -97,6 +102,40 @@ impl SchedulerArgs {
     }
 }
 
+/// `brink controllers`: the controllers as their own process.
+#[derive(Debug, Args)]
+pub struct ControllersArgs {
+    /// Kubeconfig with the controllers' credentials.
+    #[arg(long, env = "KUBECONFIG")]
+    pub kubeconfig: PathBuf,
+    /// A node whose Lease is not renewed for this long becomes Ready=Unknown
+    /// (Go-style duration: 40s, 1m30s).
+    #[arg(long, default_value = "40s")]
+    pub node_monitor_grace_period: String,
+    /// Serve the work-queue metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+impl ControllersArgs {
+    /// Checks the flags.
+    pub fn controllers_config(&self) -> anyhow::Result<controllers::ControllersConfig> {
+        controllers_config(&self.node_monitor_grace_period)
+    }
+}
+
+/// The controllers' settings from their flags, checked.
+fn controllers_config(grace: &str) -> anyhow::Result<controllers::ControllersConfig> {
+    let grace = controllers::parse_duration(grace)
+        .map_err(|e| anyhow::anyhow!("--node-monitor-grace-period: {e}"))?;
+    let config = controllers::ControllersConfig {
+        node_monitor_grace_period: grace,
+        ..controllers::ControllersConfig::default()
+    };
+    config.validate()?;
+    Ok(config)
+}
+
 /// The scheduler configuration from `path`, or the defaults.
 pub fn load_scheduler_config(
     path: Option<&std::path::Path>,
@@ -110,7 +149,8 @@ pub fn load_scheduler_config(
 /// `brink server` once its flags are checked.
 pub struct ServerPlan {
     pub config: apiserver::ServerConfig,
-    pub controllers: controllers::ControllersConfig,
+    /// The in-process controllers' settings, unless `--disable-controllers`.
+    pub controllers: Option<controllers::ControllersConfig>,
     /// The local agent's node name, unless `--disable-agent`.
     pub local_node: Option<String>,
     /// Registries the local agent reaches over plain HTTP.
@@ -125,13 +165,8 @@ impl ServerArgs {
         if self.history_revisions < 1000 {
             bail!("--history-revisions must be at least 1000 (watchers need history to resume)");
         }
-        let grace = controllers::parse_duration(&self.node_monitor_grace_period)
-            .map_err(|e| anyhow::anyhow!("--node-monitor-grace-period: {e}"))?;
-        let controllers = controllers::ControllersConfig {
-            node_monitor_grace_period: grace,
-            ..controllers::ControllersConfig::default()
-        };
-        controllers.validate()?;
+        let controllers = controllers_config(&self.node_monitor_grace_period)?;
+        let controllers = (!self.disable_controllers).then_some(controllers);
         let local_node = if self.disable_agent {
             None
         } else {
@@ -151,6 +186,7 @@ impl ServerArgs {
                 self.node_cidr_mask_size,
             )
             .map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?,
+            metrics: apiserver::MetricsSource::default(),
         };
         let scheduler = match (self.disable_scheduler, &self.scheduler_config) {
             (true, Some(_)) => bail!("--scheduler-config makes no sense with --disable-scheduler"),

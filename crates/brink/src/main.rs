@@ -2,6 +2,7 @@
 
 mod agent;
 mod cli;
+mod metrics_http;
 mod token;
 mod trim;
 
@@ -39,6 +40,10 @@ fn main() -> anyhow::Result<()> {
             let config = args.scheduler_config()?;
             runtime()?.block_on(run_scheduler(args.kubeconfig, config))
         }
+        cli::Command::Controllers(args) => {
+            let config = args.controllers_config()?;
+            runtime()?.block_on(run_controllers(args.kubeconfig, config, args.metrics_bind))
+        }
         cli::Command::Push(args) => runtime()?.block_on(push(args)),
     }
 }
@@ -75,20 +80,24 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the runtime")
 }
 
-async fn run_server(plan: cli::ServerPlan) -> anyhow::Result<()> {
+async fn run_server(mut plan: cli::ServerPlan) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let data_dir = plan.config.data_dir.clone();
+    let metrics = controllers::runtime::Metrics::new();
+    plan.config.metrics = apiserver::MetricsSource::new({
+        let metrics = metrics.clone();
+        move || metrics.render()
+    });
     let running = apiserver::start(plan.config, shutdown.clone()).await?;
     let url = apiserver::server_url(running.addr);
     let client = kube_client(&running.kubeconfig).await?;
-    let controllers = tokio::spawn({
-        let shutdown = shutdown.clone();
-        let client = client.clone();
-        async move {
-            if let Err(e) = controllers::run(client, plan.controllers, shutdown).await {
+    let controllers = plan.controllers.map(|config| {
+        let (client, shutdown) = (client.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = controllers::run(client, config, metrics, shutdown).await {
                 tracing::error!(error = %e, "controllers stopped");
             }
-        }
+        })
     });
     let scheduler = plan.scheduler.map(|config| {
         let (client, shutdown) = (client.clone(), shutdown.clone());
@@ -117,13 +126,40 @@ async fn run_server(plan: cli::ServerPlan) -> anyhow::Result<()> {
     );
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     running.wait().await?;
-    let _ = controllers.await;
+    if let Some(controllers) = controllers {
+        let _ = controllers.await;
+    }
     if let Some(scheduler) = scheduler {
         let _ = scheduler.await;
     }
     if let Some(local) = local {
         let _ = local.await;
     }
+    Ok(())
+}
+
+/// `brink controllers`: the controllers alone, until a signal; their
+/// work-queue metrics at `http://METRICS_BIND/metrics` when asked.
+async fn run_controllers(
+    kubeconfig: std::path::PathBuf,
+    config: controllers::ControllersConfig,
+    metrics_bind: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let client = kube_client(&kubeconfig).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    let metrics = controllers::runtime::Metrics::new();
+    if let Some(addr) = metrics_bind {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics-bind {addr}"))?;
+        tracing::info!(
+            "controller metrics at http://{}/metrics",
+            listener.local_addr()?
+        );
+        tokio::spawn(metrics_http::serve(listener, metrics.clone()));
+    }
+    controllers::run(client, config, metrics, shutdown).await?;
     Ok(())
 }
 

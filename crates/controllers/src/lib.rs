@@ -15,11 +15,18 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
-pub mod pods;
 pub mod node_lifecycle;
+pub mod pods;
+pub mod replicaset;
+pub mod runtime;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::runtime::watcher;
+use runtime::Informer;
 use tokio_util::sync::CancellationToken;
 
 /// Why the controllers could not start or stopped.
@@ -33,7 +40,11 @@ pub enum Error {
     NodeLifecycle(#[from] node_lifecycle::Error),
 }
 
-/// Runs the controllers with `client` until `shutdown` is cancelled.
+/// Concurrent syncs per workload controller (Kubernetes' `--concurrent-*-syncs`).
+const WORKERS: usize = 5;
+
+/// Runs the controllers with `client` until `shutdown` is cancelled; their
+/// work-queue metrics go to `metrics`.
 ///
 /// The configuration is validated first. API errors inside a controller are
 /// logged and retried; an error is returned only if a controller cannot go
@@ -41,9 +52,28 @@ pub enum Error {
 pub async fn run(
     client: kube::Client,
     config: ControllersConfig,
+    metrics: runtime::Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     config.validate()?;
-    node_lifecycle::run(client, config, shutdown).await?;
-    Ok(())
+    let all = watcher::Config::default;
+    let (mut pod_informer, pods) = Informer::new(Api::<Pod>::all(client.clone()), all());
+    let (mut rs_informer, sets) = Informer::new(Api::<ReplicaSet>::all(client.clone()), all());
+
+    let replica_sets =
+        replicaset::Controller::new(client.clone(), pods.clone(), sets.clone(), &metrics);
+    replica_sets.watch(&mut pod_informer, &mut rs_informer);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(pod_informer.run());
+    tasks.spawn(rs_informer.run());
+    tasks.spawn(replica_sets.run(WORKERS, shutdown.clone()));
+    let lifecycle = node_lifecycle::run(client, config, shutdown.clone());
+    let result = tokio::select! {
+        r = lifecycle => r.map_err(Error::from),
+        () = shutdown.cancelled() => Ok(()),
+    };
+    shutdown.cancel();
+    tasks.shutdown().await;
+    result
 }

@@ -52,7 +52,12 @@ impl Cluster {
             node_monitor_period: Duration::from_millis(200),
             ..ControllersConfig::default()
         };
-        let controllers = tokio::spawn(controllers::run(client.clone(), config, shutdown.clone()));
+        let controllers = tokio::spawn(controllers::run(
+            client.clone(),
+            config,
+            Default::default(),
+            shutdown.clone(),
+        ));
         Ok(Self {
             client,
             shutdown,

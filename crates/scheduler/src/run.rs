@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use crate::algorithm::{Algorithm, FitError};
 use crate::cache::{Cache, holds_resources};
 use crate::config::SchedulerConfig;
-use crate::events::{PodEvent, Recorder};
+use crate::events::{PodEvent, Recorder, pod_ref};
 use crate::extender::Extender;
 use crate::pod_info::{PendingPod, PodInfo};
 use crate::preemption;
@@ -282,7 +282,7 @@ impl Loop {
                 self.queue.done(uid);
                 self.scheduled += 1;
                 self.recorder.record(PodEvent::normal(
-                    info,
+                    pod_ref(info),
                     "Scheduled",
                     "Binding",
                     format!("Successfully assigned {} to {node}", info.key()),
@@ -293,7 +293,7 @@ impl Loop {
                 self.queue.failed(uid, Vec::new(), Instant::now());
                 self.failed += 1;
                 self.recorder.record(PodEvent::warning(
-                    info,
+                    pod_ref(info),
                     "FailedScheduling",
                     "Scheduling",
                     format!("Binding rejected: {e}"),
@@ -373,7 +373,7 @@ impl Loop {
             .failed(&info.uid, fit.rejected_by(), Instant::now());
         tracing::debug!(pod = %info.key(), %message, "unschedulable");
         self.recorder.record(PodEvent::warning(
-            &info,
+            pod_ref(&info),
             "FailedScheduling",
             "Scheduling",
             message.clone(),
@@ -418,7 +418,7 @@ impl Loop {
         tracing::info!(pod = %info.key(), %node, victims = %preemption::describe(&found.victims), "preempting");
         for v in &found.victims {
             self.recorder.record(PodEvent::normal(
-                v,
+                pod_ref(v),
                 "Preempted",
                 "Preempting",
                 format!("Preempted by pod {} on node {node}", info.uid),

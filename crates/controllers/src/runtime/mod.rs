@@ -1,0 +1,129 @@
+//! What every controller shares: informers with split caches, the work
+//! queue and its metrics, expectations, events, and the worker loop that
+//! runs a reconciler over queued keys.
+//!
+//! A reconciler takes a key, reads the caches, writes through the API and
+//! returns an [`Action`]; errors are retried with the queue's per-key
+//! back-off. Reconcilers are level-triggered: they look at the state as it
+//! is, never at the event that queued them, so a restart or a missed event
+//! only delays convergence.
+
+pub mod claim;
+pub mod events;
+pub mod expectations;
+pub mod informer;
+pub mod metrics;
+pub mod queue;
+
+pub use events::Events;
+pub use expectations::Expectations;
+pub use informer::{Cache, Informer, Key, key_of, split_key};
+pub use metrics::Metrics;
+pub use queue::WorkQueue;
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// What a reconciler wants after a successful sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing until the object or what it owns changes.
+    AwaitChange,
+    /// Sync again after this long even without changes.
+    RequeueAfter(Duration),
+}
+
+impl Action {
+    /// `RequeueAfter(d)` if `d` is set, else `AwaitChange`.
+    pub fn requeue_if(d: Option<Duration>) -> Self {
+        d.map_or(Action::AwaitChange, Action::RequeueAfter)
+    }
+}
+
+/// Why one sync failed; it is retried with back-off.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// An API call failed.
+    #[error("{what}: {source}")]
+    Api {
+        /// The call that failed.
+        what: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl SyncError {
+    /// A mapper for `map_err` naming the call.
+    pub fn api(what: impl Into<String>) -> impl FnOnce(kube::Error) -> SyncError {
+        let what = what.into();
+        move |source| SyncError::Api { what, source }
+    }
+}
+
+/// The HTTP status of a failed API call, if it was answered.
+pub fn status_code(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+/// Runs `workers` tasks taking keys from `queue` and reconciling them until
+/// `shutdown`; a failed sync is requeued with back-off, a successful one
+/// resets it.
+pub async fn run_workers<F, Fut>(
+    name: &'static str,
+    queue: WorkQueue<Key>,
+    workers: usize,
+    shutdown: CancellationToken,
+    reconcile: F,
+) where
+    F: Fn(Key) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Action, SyncError>> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        let (queue, reconcile) = (queue.clone(), reconcile.clone());
+        tasks.spawn(async move {
+            while let Some(key) = queue.get().await {
+                match reconcile(key.clone()).await {
+                    Ok(action) => {
+                        queue.forget(&key);
+                        if let Action::RequeueAfter(d) = action {
+                            queue.add_after(key.clone(), d);
+                        }
+                    }
+                    Err(error) => {
+                        let conflict = matches!(&error, SyncError::Api { source, .. } if status_code(source) == Some(409));
+                        if conflict {
+                            tracing::debug!(controller = name, %key, %error, "sync conflicted; retrying");
+                        } else {
+                            tracing::warn!(controller = name, %key, %error, "sync failed; retrying");
+                        }
+                        queue.add_rate_limited(key.clone());
+                    }
+                }
+                queue.done(&key);
+            }
+        });
+    }
+    shutdown.cancelled().await;
+    queue.shut_down();
+    while tasks.join_next().await.is_some() {}
+}
+
+/// The key of the object's controller when it is of `kind`.
+pub fn controller_key(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    kind: &str,
+) -> Option<Key> {
+    let r = crate::pods::controller_of(meta)?;
+    (r.kind == kind).then(|| match meta.namespace.as_deref() {
+        Some(ns) => format!("{ns}/{}", r.name),
+        None => r.name.clone(),
+    })
+}
