@@ -15,7 +15,7 @@ use super::decide::{self, Manage};
 use crate::pods;
 use crate::runtime::{
     Action, Cache, Events, Expectations, Informer, Key, Metrics, SyncError, WorkQueue,
-    claim::claim, controller_key, key_of, split_key, status_code,
+    claim::claim, controller_key, enqueue_selecting, key_of, owner_ref, split_key, status_code,
 };
 
 /// The name events are reported under.
@@ -78,7 +78,7 @@ impl Controller {
                         }
                         queue.add(key);
                     } else {
-                        enqueue_selecting(&queue, &sets, pod);
+                        enqueue_selecting(&queue, &sets, &pod.metadata, rs_selector);
                     }
                 }
                 (Some(before), Some(pod)) => {
@@ -95,7 +95,7 @@ impl Controller {
                     match is {
                         Some(k) => queue.add(k),
                         None if before.metadata.labels != pod.metadata.labels || was.is_some() => {
-                            enqueue_selecting(&queue, &sets, pod);
+                            enqueue_selecting(&queue, &sets, &pod.metadata, rs_selector);
                         }
                         None => {}
                     }
@@ -149,7 +149,7 @@ impl Controller {
             let may_adopt = rs.metadata.deletion_timestamp.is_none();
             claim(
                 &pods_api,
-                &decide::owner_ref(&rs),
+                &owner_ref(rs.as_ref()),
                 &selector,
                 candidates,
                 may_adopt,
@@ -271,16 +271,6 @@ impl Controller {
     }
 }
 
-/// Queues every ReplicaSet of the pod's namespace whose selector matches
-/// it (an orphan they might adopt).
-fn enqueue_selecting(queue: &WorkQueue<Key>, sets: &Cache<ReplicaSet>, pod: &Pod) {
-    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
-    for rs in sets.in_namespace(ns) {
-        let Some(sel) = rs.spec.as_ref().map(|s| &s.selector) else {
-            continue;
-        };
-        if !pods::selector_is_empty(sel) && pods::selects(sel, pod.metadata.labels.as_ref()) {
-            queue.add(key_of(rs.as_ref()));
-        }
-    }
+fn rs_selector(rs: &ReplicaSet) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+    rs.spec.as_ref().map(|s| &s.selector)
 }

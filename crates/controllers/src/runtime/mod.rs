@@ -127,3 +127,38 @@ pub fn controller_key(
         None => r.name.clone(),
     })
 }
+
+/// A controller reference to `owner` (`controller` and `blockOwnerDeletion`
+/// set, as Kubernetes' workload controllers set them).
+pub fn owner_ref<K: kube::Resource<DynamicType = ()>>(
+    owner: &K,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+    let meta = owner.meta();
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+        api_version: K::api_version(&()).into_owned(),
+        kind: K::kind(&()).into_owned(),
+        name: meta.name.clone().unwrap_or_default(),
+        uid: meta.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Queues every owner in `meta`'s namespace whose selector (non-empty)
+/// matches `meta`'s labels: an orphan they might adopt.
+pub fn enqueue_selecting<O: kube::Resource>(
+    queue: &WorkQueue<Key>,
+    owners: &Cache<O>,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    selector_of: impl Fn(&O) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+) {
+    let ns = meta.namespace.as_deref().unwrap_or_default();
+    for owner in owners.in_namespace(ns) {
+        if let Some(sel) = selector_of(&owner)
+            && !crate::pods::selector_is_empty(sel)
+            && crate::pods::selects(sel, meta.labels.as_ref())
+        {
+            queue.add(key_of(owner.as_ref()));
+        }
+    }
+}
