@@ -19,11 +19,12 @@ pub mod node_lifecycle;
 pub mod pods;
 pub mod replicaset;
 pub mod runtime;
+pub mod serviceaccount;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::Api;
 use kube::runtime::watcher;
 use runtime::Informer;
@@ -60,14 +61,22 @@ pub async fn run(
     let (mut pod_informer, pods) = Informer::new(Api::<Pod>::all(client.clone()), all());
     let (mut rs_informer, sets) = Informer::new(Api::<ReplicaSet>::all(client.clone()), all());
 
+    let (mut ns_informer, namespaces) = Informer::new(Api::<Namespace>::all(client.clone()), all());
+    let (mut sa_informer, accounts) = Informer::new(Api::<ServiceAccount>::all(client.clone()), all());
+
     let replica_sets =
         replicaset::Controller::new(client.clone(), pods.clone(), sets.clone(), &metrics);
     replica_sets.watch(&mut pod_informer, &mut rs_informer);
+    let service_accounts = serviceaccount::Controller::new(client.clone(), namespaces, accounts, &metrics);
+    service_accounts.watch(&mut ns_informer, &mut sa_informer);
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(pod_informer.run());
     tasks.spawn(rs_informer.run());
+    tasks.spawn(ns_informer.run());
+    tasks.spawn(sa_informer.run());
     tasks.spawn(replica_sets.run(WORKERS, shutdown.clone()));
+    tasks.spawn(service_accounts.run(1, shutdown.clone()));
     let lifecycle = node_lifecycle::run(client, config, shutdown.clone());
     let result = tokio::select! {
         r = lifecycle => r.map_err(Error::from),

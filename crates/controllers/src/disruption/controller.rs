@@ -1,0 +1,131 @@
+//! The disruption shell: PodDisruptionBudgets and the pods they cover feed
+//! the queue; a sync computes the status (how many pods may be evicted now)
+//! that the API server's eviction subresource reads.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::PostParams;
+use kube::{Api, Client, ResourceExt};
+use tokio_util::sync::CancellationToken;
+
+use super::{pdb_status, selects_pod};
+use crate::pods;
+use crate::runtime::{
+    Action, Cache, Informer, Key, Metrics, SyncError, WorkQueue, key_of, run_workers, split_key,
+};
+
+const NAME: &str = "disruption-controller";
+
+/// The disruption controller.
+#[derive(Clone)]
+pub struct Controller {
+    client: Client,
+    budgets: Cache<PodDisruptionBudget>,
+    pods: Cache<Pod>,
+    sets: Cache<ReplicaSet>,
+    deployments: Cache<Deployment>,
+    queue: WorkQueue<Key>,
+}
+
+impl Controller {
+    /// A controller reading these caches; `watch` hooks it to the informers.
+    pub fn new(
+        client: Client,
+        budgets: Cache<PodDisruptionBudget>,
+        pods: Cache<Pod>,
+        sets: Cache<ReplicaSet>,
+        deployments: Cache<Deployment>,
+        metrics: &Metrics,
+    ) -> Self {
+        Self {
+            client,
+            budgets,
+            pods,
+            sets,
+            deployments,
+            queue: WorkQueue::new("disruption", metrics),
+        }
+    }
+
+    /// Queues a budget when it changes or a pod it covers does.
+    pub fn watch(&self, pdb_informer: &mut Informer<PodDisruptionBudget>, pod_informer: &mut Informer<Pod>) {
+        let queue = self.queue.clone();
+        pdb_informer.on_change(move |old, new| {
+            if let Some(p) = new.or(old) {
+                queue.add(key_of(p));
+            }
+        });
+        let (queue, budgets) = (self.queue.clone(), self.budgets.clone());
+        pod_informer.on_change(move |old, new| {
+            for pod in [old, new].into_iter().flatten() {
+                for pdb in budgets.in_namespace(pod.metadata.namespace.as_deref().unwrap_or_default()) {
+                    if selects_pod(&pdb, pod) {
+                        queue.add(key_of(pdb.as_ref()));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Runs `workers` syncs at a time until `shutdown`.
+    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
+        if !(self.budgets.synced().await && self.pods.synced().await && self.sets.synced().await && self.deployments.synced().await) {
+            return;
+        }
+        let queue = self.queue.clone();
+        run_workers(NAME, queue, workers, shutdown, move |key| {
+            let this = self.clone();
+            async move { this.sync(&key).await }
+        })
+        .await;
+    }
+
+    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+        let Some(pdb) = self.budgets.get(key) else {
+            return Ok(Action::AwaitChange);
+        };
+        let ns = split_key(key).0.unwrap_or_default();
+        let ns_pods = self.pods.in_namespace(ns);
+        let covered: Vec<&Pod> = ns_pods.iter().map(Arc::as_ref).filter(|p| selects_pod(&pdb, p)).collect();
+        let scale = self.expected_scale(ns, &covered);
+        let status = pdb_status(&pdb, &covered, scale, Timestamp::now());
+        if pdb.status.as_ref() != Some(&status) {
+            let api: Api<PodDisruptionBudget> = Api::namespaced(self.client.clone(), ns);
+            let mut updated = (*pdb).clone();
+            updated.status = Some(status);
+            api.replace_status(&pdb.name_any(), &PostParams::default(), &updated)
+                .await
+                .map_err(SyncError::api(format!("updating the status of poddisruptionbudget {key}")))?;
+        }
+        // entries of disruptedPods expire: look again then
+        Ok(Action::RequeueAfter(std::time::Duration::from_secs(30)))
+    }
+
+    /// The replicas the covered pods' controllers ask for (a Deployment's
+    /// when a ReplicaSet belongs to one); `None` if a pod has a controller
+    /// without a scale (Kubernetes then reports an error for percentages).
+    fn expected_scale(&self, ns: &str, covered: &[&Pod]) -> Option<i32> {
+        let mut scales: BTreeMap<String, i32> = BTreeMap::new();
+        for pod in covered {
+            let owner = pods::controller_of(&pod.metadata)?;
+            if owner.kind != "ReplicaSet" {
+                return None;
+            }
+            let rs = self.sets.get(&format!("{ns}/{}", owner.name))?;
+            let (uid, replicas) = match pods::controller_of(&rs.metadata).filter(|r| r.kind == "Deployment") {
+                Some(d) => {
+                    let dep = self.deployments.get(&format!("{ns}/{}", d.name))?;
+                    (d.uid.clone(), dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1))
+                }
+                None => (owner.uid.clone(), rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            };
+            scales.insert(uid, replicas);
+        }
+        Some(scales.values().sum())
+    }
+}
