@@ -47,6 +47,7 @@
 mod controller;
 pub mod decide;
 pub mod graph;
+mod identity;
 mod queue;
 mod writes;
 
@@ -54,6 +55,8 @@ mod writes;
 mod cascade_tests;
 #[cfg(test)]
 mod decide_tests;
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod graph_tests;
 
