@@ -15,6 +15,7 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
+pub mod gc;
 pub mod node_lifecycle;
 pub mod pods;
 pub mod replicaset;
