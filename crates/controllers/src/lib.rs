@@ -17,6 +17,7 @@
 mod config;
 pub mod gc;
 pub mod node_lifecycle;
+pub mod podgc;
 pub mod pods;
 pub mod replicaset;
 pub mod runtime;
@@ -25,7 +26,7 @@ pub mod serviceaccount;
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::Api;
 use kube::runtime::watcher;
 use runtime::Informer;
@@ -40,10 +41,27 @@ pub enum Error {
     /// The node lifecycle controller stopped.
     #[error("node lifecycle controller: {0}")]
     NodeLifecycle(#[from] node_lifecycle::Error),
+    /// The garbage collector stopped.
+    #[error("garbage collector: {0}")]
+    GarbageCollector(#[from] gc::Error),
 }
 
 /// Concurrent syncs per workload controller (Kubernetes' `--concurrent-*-syncs`).
 const WORKERS: usize = 5;
+
+/// An informer over every object of kind `K` and a reader of its cache.
+fn informer<K>(client: &kube::Client) -> (Informer<K>, runtime::Cache<K>)
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    Informer::new(Api::<K>::all(client.clone()), watcher::Config::default())
+}
 
 /// Runs the controllers with `client` until `shutdown` is cancelled; their
 /// work-queue metrics go to `metrics`.
@@ -58,29 +76,33 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     config.validate()?;
-    let all = watcher::Config::default;
-    let (mut pod_informer, pods) = Informer::new(Api::<Pod>::all(client.clone()), all());
-    let (mut rs_informer, sets) = Informer::new(Api::<ReplicaSet>::all(client.clone()), all());
+    let c = &client;
+    let (mut pod_informer, pods) = informer::<Pod>(c);
+    let (mut rs_informer, sets) = informer::<ReplicaSet>(c);
+    let (node_informer, nodes) = informer::<Node>(c);
+    let (mut ns_informer, namespaces) = informer::<Namespace>(c);
+    let (mut sa_informer, accounts) = informer::<ServiceAccount>(c);
 
-    let (mut ns_informer, namespaces) = Informer::new(Api::<Namespace>::all(client.clone()), all());
-    let (mut sa_informer, accounts) = Informer::new(Api::<ServiceAccount>::all(client.clone()), all());
-
-    let replica_sets =
-        replicaset::Controller::new(client.clone(), pods.clone(), sets.clone(), &metrics);
+    let replica_sets = replicaset::Controller::new(c.clone(), pods.clone(), sets.clone(), &metrics);
     replica_sets.watch(&mut pod_informer, &mut rs_informer);
-    let service_accounts = serviceaccount::Controller::new(client.clone(), namespaces, accounts, &metrics);
+    let service_accounts = serviceaccount::Controller::new(c.clone(), namespaces, accounts, &metrics);
     service_accounts.watch(&mut ns_informer, &mut sa_informer);
 
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(pod_informer.run());
-    tasks.spawn(rs_informer.run());
-    tasks.spawn(ns_informer.run());
-    tasks.spawn(sa_informer.run());
     tasks.spawn(replica_sets.run(WORKERS, shutdown.clone()));
     tasks.spawn(service_accounts.run(1, shutdown.clone()));
-    let lifecycle = node_lifecycle::run(client, config, shutdown.clone());
+    tasks.spawn(podgc::run(c.clone(), pods, nodes, shutdown.clone()));
+    // informers start once every handler is registered
+    tasks.spawn(pod_informer.run());
+    tasks.spawn(rs_informer.run());
+    tasks.spawn(node_informer.run());
+    tasks.spawn(ns_informer.run());
+    tasks.spawn(sa_informer.run());
+    let lifecycle = node_lifecycle::run(client.clone(), config, shutdown.clone());
+    let collector = gc::run(client, shutdown.clone());
     let result = tokio::select! {
         r = lifecycle => r.map_err(Error::from),
+        r = collector => r.map_err(Error::from),
         () = shutdown.cancelled() => Ok(()),
     };
     shutdown.cancel();
