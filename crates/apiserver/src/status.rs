@@ -50,7 +50,11 @@ pub enum ApiError {
         causes: Vec<(String, String)>,
     },
     /// 422 with field causes.
-    #[error("{kind} \"{name}\" is invalid: {}", join_causes(.causes))]
+    #[error(
+        "{} \"{name}\" is invalid: {}",
+        qualified(.group, .kind),
+        join_causes(.causes)
+    )]
     Invalid {
         group: String,
         kind: String,
