@@ -13,8 +13,8 @@ use serde_json::Value;
 use k8s_openapi::api::{
     apps::v1 as apps, authentication::v1 as authn, authorization::v1 as authz,
     autoscaling::v1 as autoscaling, batch::v1 as batch, coordination::v1 as coordination,
-    core::v1 as core, events::v1 as events, node::v1 as node, policy::v1 as policy,
-    scheduling::v1 as scheduling,
+    core::v1 as core, discovery::v1 as discovery, events::v1 as events, node::v1 as node,
+    policy::v1 as policy, scheduling::v1 as scheduling,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 
@@ -114,6 +114,8 @@ fn decoder(group: &str, kind: &str) -> Option<RoundTrip> {
         ("batch", "CronJob") => round_trip::<batch::CronJob>,
         ("autoscaling", "Scale") => round_trip::<autoscaling::Scale>,
         ("policy", "Eviction") => round_trip::<policy::Eviction>,
+        ("policy", "PodDisruptionBudget") => round_trip::<policy::PodDisruptionBudget>,
+        ("discovery.k8s.io", "EndpointSlice") => round_trip::<discovery::EndpointSlice>,
         ("" | "meta.k8s.io", "DeleteOptions") => round_trip::<meta::DeleteOptions>,
         ("authorization.k8s.io", "SelfSubjectAccessReview") => {
             round_trip::<authz::SelfSubjectAccessReview>

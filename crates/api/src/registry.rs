@@ -190,6 +190,8 @@ pub static RESOURCES: &[ResourceInfo] = &[
     res("apps", "v1", "DaemonSet", "DaemonSetList", "daemonsets", "daemonset", true, &["ds"], ALL, &[STATUS_CORE]),
     res("batch", "v1", "Job", "JobList", "jobs", "job", true, NONE, ALL, &[STATUS_CORE]),
     res("batch", "v1", "CronJob", "CronJobList", "cronjobs", "cronjob", true, &["cj"], ALL, &[STATUS_CORE]),
+    res("policy", "v1", "PodDisruptionBudget", "PodDisruptionBudgetList", "poddisruptionbudgets", "poddisruptionbudget", true, &["pdb"], NONE, &[STATUS_CORE]),
+    res("discovery.k8s.io", "v1", "EndpointSlice", "EndpointSliceList", "endpointslices", "endpointslice", true, NONE, NONE, &[]),
     review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview"),
     review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview"),
 ];

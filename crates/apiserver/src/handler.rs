@@ -187,7 +187,9 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
             let obj = body::decode_object(&parts.headers, &bytes)?;
             let out = match s {
                 "binding" => subresources::bind(api, info, ns, name, &obj).await?,
-                "eviction" => subresources::evict(api, info, ns, name, &obj).await?,
+                "eviction" => {
+                    objects::eviction::evict(api, info, ns, name, &obj, opts.dry_run).await?
+                }
                 _ => return Err(ApiError::MethodNotAllowed),
             };
             Ok(json_response(StatusCode::CREATED, &out))

@@ -50,7 +50,11 @@ pub enum ApiError {
         causes: Vec<(String, String)>,
     },
     /// 422 with field causes.
-    #[error("{kind} \"{name}\" is invalid: {}", join_causes(.causes))]
+    #[error(
+        "{} \"{name}\" is invalid: {}",
+        qualified(.group, .kind),
+        join_causes(.causes)
+    )]
     Invalid {
         group: String,
         kind: String,
@@ -90,6 +94,19 @@ pub enum ApiError {
     /// 504 for a resourceVersion from the future.
     #[error("Too large resource version: {requested}, current: {current}")]
     TooLargeResourceVersion { requested: u64, current: u64 },
+    /// 429 with causes (an eviction a disruption budget refuses), and the
+    /// seconds a client should wait (`Retry-After`, omitted when 0).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        /// `(reason, message)` of each `StatusCause`.
+        causes: Vec<(String, String)>,
+        retry_after: u32,
+    },
+    /// A failure `Status` a handler returns as its result, with its own
+    /// code and no reason (eviction's "more than one PodDisruptionBudget").
+    #[error("{message}")]
+    Failure { code: u16, message: String },
     /// 500.
     #[error("Internal error occurred: {0}")]
     Internal(String),
@@ -233,6 +250,10 @@ impl ApiError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLargeResourceVersion { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Failure { code, .. } => {
+                StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -253,6 +274,8 @@ impl ApiError {
             Self::TooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::TooLargeResourceVersion { .. } => "Timeout",
+            Self::TooManyRequests { .. } => "TooManyRequests",
+            Self::Failure { .. } => "",
             Self::Internal(_) => "InternalError",
             Self::Unavailable(_) => "ServiceUnavailable",
         }
@@ -314,6 +337,23 @@ impl ApiError {
                 "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
                 "retryAfterSeconds": 1
             })),
+            Self::TooManyRequests {
+                causes,
+                retry_after,
+                ..
+            } => {
+                let mut d = json!({});
+                if !causes.is_empty() {
+                    d["causes"] = causes
+                        .iter()
+                        .map(|(reason, message)| json!({"reason": reason, "message": message}))
+                        .collect();
+                }
+                if *retry_after > 0 {
+                    d["retryAfterSeconds"] = json!(retry_after);
+                }
+                Some(d)
+            }
             _ => None,
         }
     }
@@ -329,6 +369,11 @@ impl ApiError {
             "reason": self.reason(),
             "code": self.code().as_u16(),
         });
+        if self.reason().is_empty()
+            && let Some(m) = s.as_object_mut()
+        {
+            m.remove("reason");
+        }
         if let Some(d) = self.details() {
             s["details"] = d;
         }
@@ -362,6 +407,12 @@ impl IntoResponse for ApiError {
         }
         let body = serde_json::to_vec(&self.status()).unwrap_or_default();
         let mut resp = (self.code(), body).into_response();
+        if let Self::TooManyRequests { retry_after, .. } = &self
+            && *retry_after > 0
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

@@ -54,6 +54,8 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) {
         ("apps", "DaemonSet") => default_daemon_set(obj),
         ("batch", "Job") => default_job(obj),
         ("batch", "CronJob") => default_cron_job(obj),
+        ("policy", "PodDisruptionBudget") => default_pod_disruption_budget(obj),
+        ("discovery.k8s.io", "EndpointSlice") => default_endpoint_slice(obj),
         ("scheduling.k8s.io", "PriorityClass") => {
             set_default(
                 obj_mut(obj),
@@ -62,6 +64,30 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) {
             );
         }
         _ => {}
+    }
+}
+
+/// A PodDisruptionBudget's status counters are plain integers in policy/v1
+/// (never omitted): a new budget shows them all at 0.
+fn default_pod_disruption_budget(obj: &mut Value) {
+    let status = child(obj_mut(obj), "status");
+    for key in [
+        "disruptionsAllowed",
+        "currentHealthy",
+        "desiredHealthy",
+        "expectedPods",
+    ] {
+        set_default(status, key, json!(0));
+    }
+}
+
+/// `SetDefaults_EndpointPort`: an unnamed port is named `""`, protocol TCP.
+fn default_endpoint_slice(obj: &mut Value) {
+    let ports = obj_mut(obj).get_mut("ports").and_then(Value::as_array_mut);
+    for port in ports.into_iter().flatten() {
+        let port = obj_mut(port);
+        set_default(port, "name", json!(""));
+        set_default(port, "protocol", json!("TCP"));
     }
 }
 

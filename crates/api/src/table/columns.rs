@@ -434,6 +434,8 @@ pub fn columns_for(group: &str, kind: &str) -> &'static [Column] {
         ("coordination.k8s.io", "Lease") => LEASE,
         ("node.k8s.io", "RuntimeClass") => RUNTIME_CLASS,
         ("scheduling.k8s.io", "PriorityClass") => super::priority_class::COLUMNS,
+        ("policy", "PodDisruptionBudget") => super::pod_disruption_budget::COLUMNS,
+        ("discovery.k8s.io", "EndpointSlice") => super::endpoint_slice::COLUMNS,
         ("apps", "Deployment") => DEPLOYMENT,
         ("apps", "ReplicaSet") => REPLICA_SET,
         ("apps", "DaemonSet") => DAEMON_SET,

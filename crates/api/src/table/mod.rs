@@ -6,7 +6,9 @@
 //! kubectl hides priority-1 columns unless `-o wide`.
 
 mod columns;
+mod endpoint_slice;
 mod pod;
+mod pod_disruption_budget;
 mod priority_class;
 mod rows;
 
@@ -143,6 +145,8 @@ pub fn row_cells(info: &ResourceInfo, obj: &Value, now: Timestamp) -> Vec<Value>
         ("", "Pod") => pod::pod_cells(obj, now),
         ("", "Node") => pod::node_cells(obj, now),
         ("scheduling.k8s.io", "PriorityClass") => priority_class::cells(obj, now),
+        ("policy", "PodDisruptionBudget") => pod_disruption_budget::cells(obj, now),
+        ("discovery.k8s.io", "EndpointSlice") => endpoint_slice::cells(obj, now),
         _ => rows::cells(info, obj, now),
     }
 }

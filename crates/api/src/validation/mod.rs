@@ -4,14 +4,17 @@
 mod cluster;
 mod config;
 mod cron;
+mod endpoint_slice;
 mod object_meta;
 mod pod;
+mod policy;
 mod scheduling;
 mod service;
 mod workloads;
 
 pub mod names;
 
+pub use endpoint_slice::MAX_ENDPOINTS;
 pub use scheduling::{
     DEFAULT_PRIORITY, HIGHEST_USER_DEFINABLE_PRIORITY, PREEMPTION_POLICIES,
     SYSTEM_CRITICAL_PRIORITY, SYSTEM_PRIORITY_CLASS_PREFIX, SYSTEM_PRIORITY_CLASSES,
@@ -328,6 +331,12 @@ pub fn validate(
         ("", "Event") | ("events.k8s.io", "Event") => cluster::validate_event(obj, &mut errs),
         ("coordination.k8s.io", "Lease") => cluster::validate_lease(obj, &mut errs),
         ("node.k8s.io", "RuntimeClass") => cluster::validate_runtime_class(obj, old, &mut errs),
+        ("policy", "PodDisruptionBudget") => {
+            policy::validate_pod_disruption_budget(obj, old, &mut errs)
+        }
+        ("discovery.k8s.io", "EndpointSlice") => {
+            endpoint_slice::validate_endpoint_slice(obj, old, &mut errs)
+        }
         ("scheduling.k8s.io", "PriorityClass") => {
             scheduling::validate_priority_class(obj, old, &mut errs)
         }

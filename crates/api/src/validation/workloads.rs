@@ -138,7 +138,12 @@ fn immutable(new: &Value, old: &Value, key: &str, path: Path, errs: &mut Errors)
 
 /// `ValidatePositiveIntOrPercent` and the 100% cap; returns the value when
 /// it is a usable number or percentage.
-fn int_or_percent(v: Option<&Value>, path: &Path, cap_100: bool, errs: &mut Errors) -> Option<i64> {
+pub(crate) fn int_or_percent(
+    v: Option<&Value>,
+    path: &Path,
+    cap_100: bool,
+    errs: &mut Errors,
+) -> Option<i64> {
     match v? {
         Value::String(s) => {
             let msgs = is_valid_percent(s);

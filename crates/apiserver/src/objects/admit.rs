@@ -212,6 +212,8 @@ pub fn tracks_generation(info: &'static ResourceInfo) -> bool {
             | "Namespace"
             | "Node"
             | "RuntimeClass"
+            | "PodDisruptionBudget"
+            | "EndpointSlice"
     )
 }
 

@@ -4,9 +4,11 @@
 pub mod admit;
 pub mod codec;
 mod delete;
+pub mod eviction;
 pub mod list;
 mod patch;
 mod pod_admission;
+pub mod propagation;
 mod runtime_class_admission;
 pub mod subresources;
 
@@ -277,7 +279,13 @@ async fn write_update(
             || new["metadata"]["deletionGracePeriodSeconds"]
                 .as_i64()
                 .unwrap_or(0)
-                == 0);
+                == 0)
+        // a namespace goes only once its own finalizers are done too
+        && (info.kind != "Namespace"
+            || new
+                .pointer("/spec/finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty));
     if opts.dry_run {
         return Ok(Written {
             object: new,

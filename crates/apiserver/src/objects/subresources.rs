@@ -1,7 +1,7 @@
-//! The `scale`, `binding` and `eviction` subresources.
+//! The `scale` and `binding` subresources (`eviction` is in [`super::eviction`]).
 
 use super::codec::{self, meta_str};
-use super::{DeleteOptions, WriteOptions, Written, delete, get, write_update};
+use super::{WriteOptions, Written, get, write_update};
 use crate::state::Api;
 use crate::status::{ApiError, ApiResult};
 use api::ResourceInfo;
@@ -159,23 +159,4 @@ pub async fn bind(
         Ok(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))
     })
     .await
-}
-
-/// POST `pods/NAME/eviction`: a graceful delete. (PodDisruptionBudgets are
-/// checked once their controller exists.)
-pub async fn evict(
-    api: &Api,
-    info: &'static ResourceInfo,
-    ns: Option<&str>,
-    name: &str,
-    eviction: &Value,
-) -> ApiResult<Value> {
-    let opts = DeleteOptions::from_request(
-        eviction.get("deleteOptions"),
-        &crate::request::Query::default(),
-    )?;
-    delete(api, info, ns, name, &opts).await?;
-    Ok(
-        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
-    )
 }
