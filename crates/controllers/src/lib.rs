@@ -16,6 +16,7 @@
 
 mod config;
 pub mod pods;
+pub mod deployment;
 pub mod node_lifecycle;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
