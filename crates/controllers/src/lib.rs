@@ -15,9 +15,9 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
-pub mod pods;
 pub mod deployment;
 pub mod node_lifecycle;
+pub mod pods;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 

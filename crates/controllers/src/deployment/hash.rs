@@ -44,7 +44,10 @@ pub fn safe_encode(s: &str) -> String {
 /// Whether a ReplicaSet's template is the Deployment's template, ignoring the
 /// `pod-template-hash` label; unset and empty lists or maps count as equal
 /// (as Kubernetes' semantic equality has them).
-pub fn equal_ignoring_hash(rs_template: Option<&PodTemplateSpec>, template: &PodTemplateSpec) -> bool {
+pub fn equal_ignoring_hash(
+    rs_template: Option<&PodTemplateSpec>,
+    template: &PodTemplateSpec,
+) -> bool {
     let Some(rs_template) = rs_template else {
         return false;
     };

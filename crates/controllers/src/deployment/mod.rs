@@ -38,7 +38,6 @@ pub mod plan;
 pub mod revision;
 pub mod strategy;
 
-mod cleanup;
 mod new_rs;
 mod recreate;
 mod rolling;
@@ -48,3 +47,22 @@ mod sync;
 
 pub use plan::{DeploymentEvent, Plan, SELECTING_ALL, Snapshot, Write, collision_status, plan};
 pub use sync::SCALING_REPLICA_SET;
+
+#[cfg(test)]
+mod hash_tests;
+#[cfg(test)]
+mod plan_tests;
+#[cfg(test)]
+mod recreate_tests;
+#[cfg(test)]
+mod revision_tests;
+#[cfg(test)]
+mod rolling_tests;
+#[cfg(test)]
+mod scale_tests;
+#[cfg(test)]
+mod status_tests;
+#[cfg(test)]
+mod strategy_tests;
+#[cfg(test)]
+mod testkit;

@@ -77,8 +77,12 @@ impl Sync<'_> {
             desired,
             max,
         );
-        let min_ready_stale =
-            rs.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0) != min_ready;
+        let min_ready_stale = rs
+            .spec
+            .as_ref()
+            .and_then(|s| s.min_ready_seconds)
+            .unwrap_or(0)
+            != min_ready;
         if changed || min_ready_stale {
             let rs = &mut self.rss[i];
             rs.metadata.annotations = Some(annotations);
@@ -99,7 +103,13 @@ impl Sync<'_> {
             && condition(&self.status, PROGRESSING).is_none()
         {
             let message = format!("Found new replica set \"{}\"", self.rs_name(i));
-            let c = new_condition(PROGRESSING, "True", FOUND_NEW_REPLICA_SET, message, self.now);
+            let c = new_condition(
+                PROGRESSING,
+                "True",
+                FOUND_NEW_REPLICA_SET,
+                message,
+                self.now,
+            );
             set_condition(&mut self.status, c);
         }
     }
@@ -108,7 +118,11 @@ impl Sync<'_> {
         let mut template = self.template();
         let hash = pod_template_hash(&template, self.status.collision_count);
         let name = format!("{}-{hash}", self.name());
-        if self.rss.iter().any(|rs| rs.metadata.name.as_deref() == Some(&name)) {
+        if self
+            .rss
+            .iter()
+            .any(|rs| rs.metadata.name.as_deref() == Some(&name))
+        {
             self.status.collision_count = Some(self.status.collision_count.unwrap_or(0) + 1);
             self.requeue_within(Duration::ZERO);
             return Err(Collision);
@@ -159,7 +173,13 @@ impl Sync<'_> {
         self.set_deployment_revision(new_revision.to_string());
         if strategy::progress_deadline(self.d).is_some() {
             let message = format!("Created new replica set \"{name}\"");
-            let c = new_condition(PROGRESSING, "True", NEW_REPLICA_SET_CREATED, message, self.now);
+            let c = new_condition(
+                PROGRESSING,
+                "True",
+                NEW_REPLICA_SET_CREATED,
+                message,
+                self.now,
+            );
             set_condition(&mut self.status, c);
         }
         Ok(i)

@@ -88,7 +88,10 @@ pub struct DeploymentEvent {
 /// Decides one sync of `snapshot.deployment`.
 pub fn plan(snapshot: &Snapshot) -> Plan {
     let d = snapshot.deployment;
-    if d.spec.as_ref().is_none_or(|s| selector_is_empty(&s.selector)) {
+    if d.spec
+        .as_ref()
+        .is_none_or(|s| selector_is_empty(&s.selector))
+    {
         return selecting_all(d);
     }
     let mut sync = Sync::new(snapshot);

@@ -20,7 +20,8 @@ impl Sync<'_> {
         all.extend(new);
         let desired = self.desired();
         self.active(&all).into_iter().any(|i| {
-            replicas_annotation(&self.rss[i].metadata, DESIRED_REPLICAS).is_some_and(|n| n != desired)
+            replicas_annotation(&self.rss[i].metadata, DESIRED_REPLICAS)
+                .is_some_and(|n| n != desired)
         })
     }
 
@@ -66,10 +67,12 @@ impl Sync<'_> {
         let to_add = allowed - self.sum_replicas(&all);
         // larger first; among equals, newer first when adding, older first when removing
         let by_size = |s: &Self, a: usize, b: usize| -> Ordering {
-            s.replicas(b).cmp(&s.replicas(a)).then_with(|| match to_add.cmp(&0) {
-                Ordering::Greater => s.by_creation(b, a),
-                _ => s.by_creation(a, b),
-            })
+            s.replicas(b)
+                .cmp(&s.replicas(a))
+                .then_with(|| match to_add.cmp(&0) {
+                    Ordering::Greater => s.by_creation(b, a),
+                    _ => s.by_creation(a, b),
+                })
         };
         if to_add != 0 {
             all.sort_by(|&a, &b| by_size(self, a, b));

@@ -57,10 +57,22 @@ impl Sync<'_> {
         };
         let c = if available >= self.desired() - strategy::max_unavailable(self.d) {
             let message = "Deployment has minimum availability.".into();
-            new_condition(AVAILABLE, "True", MINIMUM_REPLICAS_AVAILABLE, message, self.now)
+            new_condition(
+                AVAILABLE,
+                "True",
+                MINIMUM_REPLICAS_AVAILABLE,
+                message,
+                self.now,
+            )
         } else {
             let message = "Deployment does not have minimum availability.".into();
-            new_condition(AVAILABLE, "False", MINIMUM_REPLICAS_UNAVAILABLE, message, self.now)
+            new_condition(
+                AVAILABLE,
+                "False",
+                MINIMUM_REPLICAS_UNAVAILABLE,
+                message,
+                self.now,
+            )
         };
         set_condition(&mut status, c);
         status
@@ -81,7 +93,8 @@ impl Sync<'_> {
         }
         let current = condition(&self.status, PROGRESSING).cloned();
         let was_complete = status.replicas == status.updated_replicas
-            && current.as_ref().and_then(|c| c.reason.as_deref()) == Some(NEW_REPLICA_SET_AVAILABLE);
+            && current.as_ref().and_then(|c| c.reason.as_deref())
+                == Some(NEW_REPLICA_SET_AVAILABLE);
         if deadline.is_some() && !was_complete {
             let subject = match new {
                 Some(i) => format!("ReplicaSet \"{}\"", self.rs_name(i)),
@@ -89,11 +102,18 @@ impl Sync<'_> {
             };
             if self.deployment_complete(&status) {
                 let message = format!("{subject} has successfully progressed.");
-                let c = new_condition(PROGRESSING, "True", NEW_REPLICA_SET_AVAILABLE, message, self.now);
+                let c = new_condition(
+                    PROGRESSING,
+                    "True",
+                    NEW_REPLICA_SET_AVAILABLE,
+                    message,
+                    self.now,
+                );
                 set_condition(&mut status, c);
             } else if self.progressing(&status) {
                 let message = format!("{subject} is progressing.");
-                let mut c = new_condition(PROGRESSING, "True", REPLICA_SET_UPDATED, message, self.now);
+                let mut c =
+                    new_condition(PROGRESSING, "True", REPLICA_SET_UPDATED, message, self.now);
                 // progress moves lastUpdateTime even with the same reason
                 if let Some(current) = &current {
                     if current.status == "True" {
@@ -104,7 +124,13 @@ impl Sync<'_> {
                 set_condition(&mut status, c);
             } else if self.timed_out(&status) {
                 let message = format!("{subject} has timed out progressing.");
-                let c = new_condition(PROGRESSING, "False", PROGRESS_DEADLINE_EXCEEDED, message, self.now);
+                let c = new_condition(
+                    PROGRESSING,
+                    "False",
+                    PROGRESS_DEADLINE_EXCEEDED,
+                    message,
+                    self.now,
+                );
                 set_condition(&mut status, c);
             }
         }
@@ -224,8 +250,12 @@ impl Sync<'_> {
 
 /// When a condition's deadline passes: `lastUpdateTime + deadline`.
 fn deadline_at(c: &DeploymentCondition, deadline: i32) -> Option<Timestamp> {
-    let from = c.last_update_time.as_ref().map_or(Timestamp::UNIX_EPOCH, |t| t.0);
-    from.checked_add(SignedDuration::from_secs(deadline.into())).ok()
+    let from = c
+        .last_update_time
+        .as_ref()
+        .map_or(Timestamp::UNIX_EPOCH, |t| t.0);
+    from.checked_add(SignedDuration::from_secs(deadline.into()))
+        .ok()
 }
 
 /// The status as the API returns it: zero counts and empty lists unset.

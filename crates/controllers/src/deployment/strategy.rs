@@ -39,7 +39,10 @@ pub fn is_paused(d: &Deployment) -> bool {
 
 /// `spec.minReadySeconds` (default 0).
 pub fn min_ready_seconds(d: &Deployment) -> i32 {
-    d.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0)
+    d.spec
+        .as_ref()
+        .and_then(|s| s.min_ready_seconds)
+        .unwrap_or(0)
 }
 
 /// `spec.progressDeadlineSeconds`; `None` when there is no deadline

@@ -65,7 +65,12 @@ impl<'a> Sync<'a> {
             pods: &s.pods,
             rss,
             status: s.deployment.status.clone().unwrap_or_default(),
-            annotations: s.deployment.metadata.annotations.clone().unwrap_or_default(),
+            annotations: s
+                .deployment
+                .metadata
+                .annotations
+                .clone()
+                .unwrap_or_default(),
             final_status: None,
             requeue: None,
             pending: Vec::new(),
@@ -95,7 +100,11 @@ impl<'a> Sync<'a> {
 
     /// A ReplicaSet's `spec.replicas` as written so far (default 1).
     pub(super) fn replicas(&self, i: usize) -> i32 {
-        self.rss[i].spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+        self.rss[i]
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .unwrap_or(1)
     }
 
     /// A ReplicaSet's `status.replicas`.
@@ -105,7 +114,11 @@ impl<'a> Sync<'a> {
 
     /// A ReplicaSet's `status.readyReplicas`.
     pub(super) fn ready(&self, i: usize) -> i32 {
-        self.rss[i].status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0)
+        self.rss[i]
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0)
     }
 
     /// A ReplicaSet's `status.availableReplicas`.
@@ -130,7 +143,10 @@ impl<'a> Sync<'a> {
     /// The ReplicaSets of `rss` with replicas (Kubernetes'
     /// `FilterActiveReplicaSets`).
     pub(super) fn active(&self, rss: &[usize]) -> Vec<usize> {
-        rss.iter().copied().filter(|&i| self.replicas(i) > 0).collect()
+        rss.iter()
+            .copied()
+            .filter(|&i| self.replicas(i) > 0)
+            .collect()
     }
 
     /// Orders ReplicaSets oldest first (ties by name).
