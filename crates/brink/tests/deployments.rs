@@ -70,7 +70,10 @@ fn web_pods(k: &Kubectl) -> Vec<(String, String, bool, bool)> {
                 .any(|c| c["type"] == "Ready" && c["status"] == "True");
             (
                 p["metadata"]["name"].as_str().unwrap_or("").to_owned(),
-                p["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_owned(),
+                p["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
                 ready,
                 p["metadata"]["deletionTimestamp"].is_string(),
             )
@@ -101,7 +104,8 @@ fn sampled<T>(k: &Kubectl, f: impl FnOnce() -> T) -> (T, i64, usize) {
             let (mut min_available, mut min_ready) = (i64::MAX, usize::MAX);
             while !stop.load(Ordering::Relaxed) {
                 let d = json(&k, &["get", "deployment", "web"]);
-                min_available = min_available.min(d["status"]["availableReplicas"].as_i64().unwrap_or(0));
+                min_available =
+                    min_available.min(d["status"]["availableReplicas"].as_i64().unwrap_or(0));
                 let ready = web_pods(&k).iter().filter(|p| p.2 && !p.3).count();
                 min_ready = min_ready.min(ready);
                 std::thread::sleep(Duration::from_millis(200));
@@ -125,10 +129,15 @@ fn wasm_cluster() -> (Registry, Server, Vec<Agent>) {
     let k = server.kubectl(KUBECTL);
     assert!(
         eventually(Duration::from_secs(40), || {
-            k.run(&["get", "nodes", "-o", "jsonpath={.items[*].status.runtimeHandlers[*].name}"])
-                .stdout
-                .matches("wasmtime")
-                .count()
+            k.run(&[
+                "get",
+                "nodes",
+                "-o",
+                "jsonpath={.items[*].status.runtimeHandlers[*].name}",
+            ])
+            .stdout
+            .matches("wasmtime")
+            .count()
                 == 2
         }),
         "the agents never offered wasmtime"
@@ -147,18 +156,35 @@ fn rolling_updates_keep_the_minimum_available_and_rollout_commands_work() {
     rollout_done(&k);
     let d = json(&k, &["get", "deployment", "web"]);
     assert_eq!(d["status"]["availableReplicas"], 4, "{d}");
-    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
     let conds = d["status"]["conditions"].to_string();
-    assert!(conds.contains("NewReplicaSetAvailable") && conds.contains("MinimumReplicasAvailable"), "{conds}");
+    assert!(
+        conds.contains("NewReplicaSetAvailable") && conds.contains("MinimumReplicasAvailable"),
+        "{conds}"
+    );
 
     // set image: a rolling update never below replicas - maxUnavailable
     let ((), min_available, min_ready) = sampled(&k, || {
         k.ok(&["set", "image", "deployment/web", &format!("web={v2}")]);
-        k.ok(&["annotate", "deployment/web", "kubernetes.io/change-cause=to v2", "--overwrite"]);
+        k.ok(&[
+            "annotate",
+            "deployment/web",
+            "kubernetes.io/change-cause=to v2",
+            "--overwrite",
+        ]);
         rollout_done(&k);
     });
-    assert!(min_available >= 3, "available dipped to {min_available} during the rollout");
-    assert!(min_ready >= 3, "ready pods dipped to {min_ready} during the rollout");
+    assert!(
+        min_available >= 3,
+        "available dipped to {min_available} during the rollout"
+    );
+    assert!(
+        min_ready >= 3,
+        "ready pods dipped to {min_ready} during the rollout"
+    );
     let pods = web_pods(&k);
     assert!(
         eventually(Duration::from_secs(30), || {
@@ -167,13 +193,30 @@ fn rolling_updates_keep_the_minimum_available_and_rollout_commands_work() {
         }),
         "{pods:?}"
     );
-    let rs = k.ok(&["get", "rs", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.spec.replicas} {end}"]);
-    assert_eq!(rs.split_whitespace().collect::<BTreeSet<_>>(), BTreeSet::from(["0", "4"]), "{rs}");
+    let rs = k.ok(&[
+        "get",
+        "rs",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={range .items[*]}{.spec.replicas} {end}",
+    ]);
+    assert_eq!(
+        rs.split_whitespace().collect::<BTreeSet<_>>(),
+        BTreeSet::from(["0", "4"]),
+        "{rs}"
+    );
     let events = k.ok(&["describe", "deployment", "web"]);
-    assert!(events.contains("ScalingReplicaSet") && events.contains("Scaled down replica set web-"), "{events}");
+    assert!(
+        events.contains("ScalingReplicaSet") && events.contains("Scaled down replica set web-"),
+        "{events}"
+    );
 
     let history = k.ok(&["rollout", "history", "deployment/web"]);
-    assert!(history.contains("1         first release") || history.contains("1  "), "{history}");
+    assert!(
+        history.contains("1         first release") || history.contains("1  "),
+        "{history}"
+    );
     assert!(history.contains("to v2"), "{history}");
 
     // undo: back to the first template, as revision 3
@@ -184,9 +227,15 @@ fn rolling_updates_keep_the_minimum_available_and_rollout_commands_work() {
         p.len() == 4 && p.iter().all(|p| p.1 == v1 && !p.3)
     }));
     let d = json(&k, &["get", "deployment", "web"]);
-    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3", "{d}");
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3",
+        "{d}"
+    );
     let history = k.ok(&["rollout", "history", "deployment/web"]);
-    assert!(!history.lines().any(|l| l.starts_with("1 ")), "revision 1 became 3: {history}");
+    assert!(
+        !history.lines().any(|l| l.starts_with("1 ")),
+        "revision 1 became 3: {history}"
+    );
 
     // restart: every pod replaced
     let before: BTreeSet<String> = web_pods(&k).into_iter().map(|p| p.0).collect();
@@ -204,17 +253,32 @@ fn rolling_updates_keep_the_minimum_available_and_rollout_commands_work() {
     // scale up and down
     k.ok(&["scale", "deployment/web", "--replicas=6"]);
     rollout_done(&k);
-    assert_eq!(json(&k, &["get", "deployment", "web"])["status"]["readyReplicas"], 6);
+    assert_eq!(
+        json(&k, &["get", "deployment", "web"])["status"]["readyReplicas"],
+        6
+    );
     k.ok(&["scale", "deployment/web", "--replicas=2"]);
-    assert!(eventually(Duration::from_secs(30), || web_pods(&k).iter().filter(|p| !p.3).count() == 2));
+    assert!(eventually(Duration::from_secs(30), || web_pods(&k)
+        .iter()
+        .filter(|p| !p.3)
+        .count()
+        == 2));
 
     // pause: a template change does not roll until resumed
     k.ok(&["rollout", "pause", "deployment/web"]);
     k.ok(&["set", "image", "deployment/web", &format!("web={v2}")]);
     std::thread::sleep(Duration::from_secs(3));
-    assert!(web_pods(&k).iter().all(|p| p.1 == v1), "a paused deployment rolled");
+    assert!(
+        web_pods(&k).iter().all(|p| p.1 == v1),
+        "a paused deployment rolled"
+    );
     let d = json(&k, &["get", "deployment", "web"]);
-    assert!(d["status"]["conditions"].to_string().contains("DeploymentPaused"), "{d}");
+    assert!(
+        d["status"]["conditions"]
+            .to_string()
+            .contains("DeploymentPaused"),
+        "{d}"
+    );
     k.ok(&["rollout", "resume", "deployment/web"]);
     rollout_done(&k);
     assert!(eventually(Duration::from_secs(30), || {

@@ -56,7 +56,12 @@ fn cluster(nodes: &str) -> (Server, Agent) {
     let k = server.kubectl(KUBECTL);
     let n: usize = nodes.parse().unwrap();
     assert!(
-        eventually(WAIT, || k.run(&["get", "nodes", "-o", "name"]).stdout.lines().count() == n),
+        eventually(WAIT, || k
+            .run(&["get", "nodes", "-o", "name"])
+            .stdout
+            .lines()
+            .count()
+            == n),
         "the simulated nodes never registered"
     );
     (server, agent)
@@ -64,7 +69,12 @@ fn cluster(nodes: &str) -> (Server, Agent) {
 
 #[track_caller]
 fn rollout_done(k: &Kubectl, name: &str) {
-    let out = k.ok(&["rollout", "status", &format!("deployment/{name}"), "--timeout=120s"]);
+    let out = k.ok(&[
+        "rollout",
+        "status",
+        &format!("deployment/{name}"),
+        "--timeout=120s",
+    ]);
     assert!(out.contains("successfully rolled out"), "{out}");
 }
 
@@ -84,10 +94,21 @@ fn deletes_cascade_in_the_background_in_the_foreground_or_orphan() {
         k.run(&["get", "rs,pods", "-l", "app=bg"]).stdout
     );
 
-    k.ok(&["delete", "deployment", "fg", "--cascade=foreground", "--wait=false"]);
+    k.ok(&[
+        "delete",
+        "deployment",
+        "fg",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
     // the owner waits, with its finalizer, for its dependents to go first
     let d = json(&k, &["get", "deployment", "fg"]);
-    assert!(d["metadata"]["finalizers"].to_string().contains("foregroundDeletion"), "{d}");
+    assert!(
+        d["metadata"]["finalizers"]
+            .to_string()
+            .contains("foregroundDeletion"),
+        "{d}"
+    );
     assert!(
         eventually(WAIT, || k.run(&["get", "deployment", "fg"]).code != 0
             && count(&k, &["get", "rs,pods", "-l", "app=fg"]) == 0),
@@ -96,12 +117,20 @@ fn deletes_cascade_in_the_background_in_the_foreground_or_orphan() {
     );
 
     k.ok(&["delete", "deployment", "orphan", "--cascade=orphan"]);
-    assert!(eventually(WAIT, || k.run(&["get", "deployment", "orphan"]).code != 0));
+    assert!(eventually(WAIT, || k
+        .run(&["get", "deployment", "orphan"])
+        .code
+        != 0));
     std::thread::sleep(Duration::from_secs(2));
     let rs = json(&k, &["get", "rs", "-l", "app=orphan"]);
     let items = rs["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 1, "{rs}");
-    assert!(items[0]["metadata"]["ownerReferences"].as_array().is_none_or(Vec::is_empty), "{rs}");
+    assert!(
+        items[0]["metadata"]["ownerReferences"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{rs}"
+    );
     assert_eq!(count(&k, &["get", "pods", "-l", "app=orphan"]), 2);
 }
 
@@ -140,7 +169,8 @@ spec:
     // a node joins: it gets its pod at once
     let mut late = Agent::start(&server, "late", &["--simulate", "1"]).unwrap();
     assert!(
-        eventually(WAIT, || nodes_of_pods() == ["late-0000", "sim-0000", "sim-0001"]),
+        eventually(WAIT, || nodes_of_pods()
+            == ["late-0000", "sim-0000", "sim-0001"]),
         "{:?}",
         nodes_of_pods()
     );
@@ -151,7 +181,8 @@ spec:
         json(&k, &["get", "daemonset", "logs"])["status"]["desiredNumberScheduled"] == 2
     }));
     assert!(
-        eventually(Duration::from_secs(90), || nodes_of_pods() == ["sim-0000", "sim-0001"]),
+        eventually(Duration::from_secs(90), || nodes_of_pods()
+            == ["sim-0000", "sim-0001"]),
         "{:?}",
         nodes_of_pods()
     );
@@ -160,8 +191,18 @@ spec:
     k.ok(&["set", "image", "daemonset/logs", "main=example.com/logs:2"]);
     let out = k.ok(&["rollout", "status", "daemonset/logs", "--timeout=60s"]);
     assert!(out.contains("successfully rolled out"), "{out}");
-    let images = k.ok(&["get", "pods", "-l", "app=logs", "-o", "jsonpath={.items[*].spec.containers[0].image}"]);
-    assert!(images.split_whitespace().all(|i| i == "example.com/logs:2"), "{images}");
+    let images = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=logs",
+        "-o",
+        "jsonpath={.items[*].spec.containers[0].image}",
+    ]);
+    assert!(
+        images.split_whitespace().all(|i| i == "example.com/logs:2"),
+        "{images}"
+    );
 }
 
 #[test]
@@ -183,17 +224,35 @@ fn drain_waits_for_the_disruption_budget() {
         p["status"]["currentHealthy"] == 2 && p["status"]["disruptionsAllowed"] == 0
     }));
     let table = k.ok(&["get", "pdb", "web"]);
-    assert!(table.contains("MIN AVAILABLE") && table.contains("ALLOWED DISRUPTIONS"), "{table}");
-
-    let node = k.ok(&["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].spec.nodeName}"]);
-    let r = k.run(&["drain", &node, "--ignore-daemonsets", "--timeout=8s"]);
-    assert_ne!(r.code, 0, "drain went through a budget that allows no disruption");
     assert!(
-        r.stderr.contains("Cannot evict pod as it would violate the pod's disruption budget"),
+        table.contains("MIN AVAILABLE") && table.contains("ALLOWED DISRUPTIONS"),
+        "{table}"
+    );
+
+    let node = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={.items[0].spec.nodeName}",
+    ]);
+    let r = k.run(&["drain", &node, "--ignore-daemonsets", "--timeout=8s"]);
+    assert_ne!(
+        r.code, 0,
+        "drain went through a budget that allows no disruption"
+    );
+    assert!(
+        r.stderr
+            .contains("Cannot evict pod as it would violate the pod's disruption budget"),
         "{}",
         r.stderr
     );
-    assert_eq!(count(&k, &["get", "pods", "-l", "app=web"]), 2, "a pod was evicted");
+    assert_eq!(
+        count(&k, &["get", "pods", "-l", "app=web"]),
+        2,
+        "a pod was evicted"
+    );
 
     let f = k.file("pdb.yaml", &pdb(1));
     k.ok(&["apply", "-f", &f]);
@@ -219,7 +278,13 @@ fn services_get_endpoints_and_namespaces_a_default_account() {
     let f = k.file("web.yaml", &deployment("web", 3, "", "1"));
     k.ok(&["apply", "-f", &f]);
     rollout_done(&k, "web");
-    k.ok(&["expose", "deployment", "web", "--port=80", "--target-port=http"]);
+    k.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=http",
+    ]);
     assert!(
         eventually(WAIT, || {
             let ep = json(&k, &["get", "endpoints", "web"]);
@@ -230,19 +295,36 @@ fn services_get_endpoints_and_namespaces_a_default_account() {
         k.run(&["get", "endpoints", "web", "-o", "yaml"]).stdout
     );
     assert!(eventually(WAIT, || {
-        let s = json(&k, &["get", "endpointslices", "-l", "kubernetes.io/service-name=web"]);
+        let s = json(
+            &k,
+            &[
+                "get",
+                "endpointslices",
+                "-l",
+                "kubernetes.io/service-name=web",
+            ],
+        );
         s["items"][0]["endpoints"].as_array().map_or(0, Vec::len) == 3
     }));
     k.ok(&["scale", "deployment/web", "--replicas=1"]);
     assert!(eventually(WAIT, || {
-        json(&k, &["get", "endpoints", "web"])["subsets"][0]["addresses"].as_array().map_or(0, Vec::len) == 1
+        json(&k, &["get", "endpoints", "web"])["subsets"][0]["addresses"]
+            .as_array()
+            .map_or(0, Vec::len)
+            == 1
     }));
 
     k.ok(&["create", "namespace", "team-a"]);
-    assert!(eventually(WAIT, || k.run(&["get", "serviceaccount", "default", "-n", "team-a"]).code == 0));
+    assert!(eventually(WAIT, || k
+        .run(&["get", "serviceaccount", "default", "-n", "team-a"])
+        .code
+        == 0));
     k.ok(&["delete", "serviceaccount", "default", "-n", "team-a"]);
     assert!(
-        eventually(WAIT, || k.run(&["get", "serviceaccount", "default", "-n", "team-a"]).code == 0),
+        eventually(WAIT, || k
+            .run(&["get", "serviceaccount", "default", "-n", "team-a"])
+            .code
+            == 0),
         "the default account did not come back"
     );
 }
@@ -251,7 +333,8 @@ fn services_get_endpoints_and_namespaces_a_default_account() {
 fn a_server_restart_mid_rollout_finishes_it_without_extra_pods() {
     let (mut server, _agent) = cluster("3");
     let k = server.kubectl(KUBECTL);
-    let strategy = "  minReadySeconds: 3\n  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n";
+    let strategy =
+        "  minReadySeconds: 3\n  strategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n";
     let f = k.file("web.yaml", &deployment("web", 6, strategy, "1"));
     k.ok(&["apply", "-f", &f]);
     rollout_done(&k, "web");
@@ -260,12 +343,18 @@ fn a_server_restart_mid_rollout_finishes_it_without_extra_pods() {
     let most = Arc::new(AtomicUsize::new(0));
     let sampler = std::thread::spawn({
         let (stop, most) = (stop.clone(), most.clone());
-        let k = Kubectl { cache: k.cache.with_extension("sampler"), ..server.kubectl(KUBECTL) };
+        let k = Kubectl {
+            cache: k.cache.with_extension("sampler"),
+            ..server.kubectl(KUBECTL)
+        };
         move || {
             while !stop.load(Ordering::Relaxed) {
                 let pods = json(&k, &["get", "pods", "-l", "app=web"]);
                 if let Some(items) = pods["items"].as_array() {
-                    let live = items.iter().filter(|p| p["metadata"]["deletionTimestamp"].is_null()).count();
+                    let live = items
+                        .iter()
+                        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                        .count();
                     most.fetch_max(live, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(150));
@@ -276,7 +365,9 @@ fn a_server_restart_mid_rollout_finishes_it_without_extra_pods() {
     k.ok(&["apply", "-f", &f]);
     assert!(
         eventually(WAIT, || {
-            let u = json(&k, &["get", "deployment", "web"])["status"]["updatedReplicas"].as_i64().unwrap_or(0);
+            let u = json(&k, &["get", "deployment", "web"])["status"]["updatedReplicas"]
+                .as_i64()
+                .unwrap_or(0);
             (2..6).contains(&u)
         }),
         "the rollout never got under way"
@@ -285,7 +376,11 @@ fn a_server_restart_mid_rollout_finishes_it_without_extra_pods() {
     rollout_done(&k, "web");
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
-    assert!(most.load(Ordering::Relaxed) <= 7, "{} pods at once (6 + maxSurge 1 allowed)", most.load(Ordering::Relaxed));
+    assert!(
+        most.load(Ordering::Relaxed) <= 7,
+        "{} pods at once (6 + maxSurge 1 allowed)",
+        most.load(Ordering::Relaxed)
+    );
     let pods = json(&k, &["get", "pods", "-l", "app=web"]);
     let live: Vec<&Value> = pods["items"]
         .as_array()
@@ -298,8 +393,19 @@ fn a_server_restart_mid_rollout_finishes_it_without_extra_pods() {
         "{}",
         k.run(&["get", "pods", "-l", "app=web"]).stdout
     );
-    assert!(live.iter().all(|p| p["spec"]["containers"][0]["env"][0]["value"] == "2"), "{pods}");
-    let rs = k.ok(&["get", "rs", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.spec.replicas} {end}"]);
+    assert!(
+        live.iter()
+            .all(|p| p["spec"]["containers"][0]["env"][0]["value"] == "2"),
+        "{pods}"
+    );
+    let rs = k.ok(&[
+        "get",
+        "rs",
+        "-l",
+        "app=web",
+        "-o",
+        "jsonpath={range .items[*]}{.spec.replicas} {end}",
+    ]);
     let mut sizes: Vec<&str> = rs.split_whitespace().collect();
     sizes.sort();
     assert_eq!(sizes, ["0", "6"], "{rs}");

@@ -15,6 +15,7 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
+pub mod deployment;
 pub mod gc;
 pub mod node_lifecycle;
 pub mod podgc;
@@ -25,7 +26,7 @@ pub mod serviceaccount;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::Api;
 use kube::runtime::watcher;
@@ -80,22 +81,33 @@ pub async fn run(
     let (mut pod_informer, pods) = informer::<Pod>(c);
     let (mut rs_informer, sets) = informer::<ReplicaSet>(c);
     let (node_informer, nodes) = informer::<Node>(c);
+    let (mut deployment_informer, deployments) = informer::<Deployment>(c);
     let (mut ns_informer, namespaces) = informer::<Namespace>(c);
     let (mut sa_informer, accounts) = informer::<ServiceAccount>(c);
 
     let replica_sets = replicaset::Controller::new(c.clone(), pods.clone(), sets.clone(), &metrics);
     replica_sets.watch(&mut pod_informer, &mut rs_informer);
-    let service_accounts = serviceaccount::Controller::new(c.clone(), namespaces, accounts, &metrics);
+    let rollouts =
+        deployment::Controller::new(c.clone(), deployments, sets.clone(), pods.clone(), &metrics);
+    rollouts.watch(
+        &mut deployment_informer,
+        &mut rs_informer,
+        &mut pod_informer,
+    );
+    let service_accounts =
+        serviceaccount::Controller::new(c.clone(), namespaces, accounts, &metrics);
     service_accounts.watch(&mut ns_informer, &mut sa_informer);
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(replica_sets.run(WORKERS, shutdown.clone()));
+    tasks.spawn(rollouts.run(WORKERS, shutdown.clone()));
     tasks.spawn(service_accounts.run(1, shutdown.clone()));
     tasks.spawn(podgc::run(c.clone(), pods, nodes, shutdown.clone()));
     // informers start once every handler is registered
     tasks.spawn(pod_informer.run());
     tasks.spawn(rs_informer.run());
     tasks.spawn(node_informer.run());
+    tasks.spawn(deployment_informer.run());
     tasks.spawn(ns_informer.run());
     tasks.spawn(sa_informer.run());
     let lifecycle = node_lifecycle::run(client.clone(), config, shutdown.clone());

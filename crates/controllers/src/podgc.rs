@@ -21,7 +21,12 @@ const QUARANTINE: Duration = Duration::from_secs(40);
 const PERIOD: Duration = Duration::from_secs(10);
 
 /// Runs until `shutdown`.
-pub async fn run(client: Client, pods: Cache<Pod>, nodes: Cache<Node>, shutdown: CancellationToken) {
+pub async fn run(
+    client: Client,
+    pods: Cache<Pod>,
+    nodes: Cache<Node>,
+    shutdown: CancellationToken,
+) {
     if !(pods.synced().await && nodes.synced().await) {
         return;
     }
@@ -52,7 +57,10 @@ async fn pass(
             continue;
         };
         if !node.is_empty() && nodes.get(node).is_none() {
-            orphans.entry(node.to_owned()).or_default().push((*pod).clone());
+            orphans
+                .entry(node.to_owned())
+                .or_default()
+                .push((*pod).clone());
         }
     }
     missing_since.retain(|node, _| orphans.contains_key(node));
@@ -72,16 +80,27 @@ async fn pass(
             continue;
         }
         for pod in victims {
-            let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
+            let api: Api<Pod> =
+                Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
             let dp = DeleteParams {
                 grace_period_seconds: Some(0),
-                preconditions: Some(Preconditions { uid: pod.uid(), resource_version: None }),
+                preconditions: Some(Preconditions {
+                    uid: pod.uid(),
+                    resource_version: None,
+                }),
                 ..DeleteParams::default()
             };
             match api.delete(&pod.name_any(), &dp).await {
-                Ok(_) => tracing::info!(pod = %pod.name_any(), %node, "deleted a pod of a node that no longer exists"),
+                Ok(_) => {
+                    tracing::info!(pod = %pod.name_any(), %node, "deleted a pod of a node that no longer exists")
+                }
                 Err(e) if matches!(status_code(&e), Some(404 | 409)) => {}
-                Err(e) => return Err(SyncError::api(format!("deleting orphaned pod {}", pod.name_any()))(e)),
+                Err(e) => {
+                    return Err(SyncError::api(format!(
+                        "deleting orphaned pod {}",
+                        pod.name_any()
+                    ))(e));
+                }
             }
         }
     }

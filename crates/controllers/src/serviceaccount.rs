@@ -42,7 +42,11 @@ impl Controller {
     }
 
     /// Queues a namespace when it appears or its `default` account goes.
-    pub fn watch(&self, ns_informer: &mut Informer<Namespace>, sa_informer: &mut Informer<ServiceAccount>) {
+    pub fn watch(
+        &self,
+        ns_informer: &mut Informer<Namespace>,
+        sa_informer: &mut Informer<ServiceAccount>,
+    ) {
         let queue = self.queue.clone();
         ns_informer.on_change(move |_, new| {
             if let Some(ns) = new {
@@ -94,7 +98,9 @@ impl Controller {
             Ok(_) => Ok(Action::AwaitChange),
             // exists already, or the namespace started terminating
             Err(e) if matches!(status_code(&e), Some(409 | 403)) => Ok(Action::AwaitChange),
-            Err(e) => Err(SyncError::api(format!("creating the default serviceaccount in {ns}"))(e)),
+            Err(e) => Err(SyncError::api(format!(
+                "creating the default serviceaccount in {ns}"
+            ))(e)),
         }
     }
 }

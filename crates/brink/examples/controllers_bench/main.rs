@@ -104,7 +104,11 @@ impl Kubectl {
             .args(args)
             .output()?;
         if !out.status.success() {
-            bail!("kubectl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "kubectl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
@@ -117,7 +121,11 @@ impl Kubectl {
 
     /// The store's current revision: the resourceVersion of a list.
     fn revision(&self) -> Result<u64> {
-        let v: Value = serde_json::from_str(&self.run(&["get", "--raw", "/api/v1/namespaces/default/pods?limit=1"])?)?;
+        let v: Value = serde_json::from_str(&self.run(&[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/pods?limit=1",
+        ])?)?;
         v["metadata"]["resourceVersion"]
             .as_str()
             .and_then(|r| r.parse().ok())
@@ -155,7 +163,11 @@ fn wait_rolled_out(k: &Kubectl, replicas: usize, started: Instant) -> Result<Dur
         let s = &d["status"];
         let n = |f: &str| s[f].as_u64().unwrap_or(0) as usize;
         let observed = s["observedGeneration"].as_i64() >= d["metadata"]["generation"].as_i64();
-        if observed && n("updatedReplicas") == replicas && n("replicas") == replicas && n("availableReplicas") == replicas {
+        if observed
+            && n("updatedReplicas") == replicas
+            && n("replicas") == replicas
+            && n("availableReplicas") == replicas
+        {
             return Ok(started.elapsed());
         }
         if last_print.elapsed() > Duration::from_secs(5) {
@@ -179,7 +191,14 @@ fn wait_rolled_out(k: &Kubectl, replicas: usize, started: Instant) -> Result<Dur
 fn main() -> Result<()> {
     let args = args()?;
     let bin = server::binary(args.brink.clone())?;
-    let server = Server::start_with(&bin, &["--disable-controllers", "--node-monitor-grace-period", "100h"])?;
+    let server = Server::start_with(
+        &bin,
+        &[
+            "--disable-controllers",
+            "--node-monitor-grace-period",
+            "100h",
+        ],
+    )?;
     let dir = server.dir.path();
     let kubeconfig = server.data_dir().join("admin.kubeconfig");
     let token = std::fs::read_to_string(server.data_dir().join("node-token"))?;
@@ -189,18 +208,36 @@ fn main() -> Result<()> {
     let _agent = spawn(
         &bin,
         &[
-            "agent", "--server", &url, "--token", token.trim(), "--node-name", "sim",
-            "--data-dir", &agent_dir.display().to_string(), "--simulate", &nodes,
-            "--simulate-capacity", "cpu=64,memory=256Gi",
+            "agent",
+            "--server",
+            &url,
+            "--token",
+            token.trim(),
+            "--node-name",
+            "sim",
+            "--data-dir",
+            &agent_dir.display().to_string(),
+            "--simulate",
+            &nodes,
+            "--simulate-capacity",
+            "cpu=64,memory=256Gi",
         ],
         &dir.join("agent.log"),
     )?;
     let controllers = spawn(
         &bin,
-        &["controllers", "--kubeconfig", &kubeconfig.display().to_string()],
+        &[
+            "controllers",
+            "--kubeconfig",
+            &kubeconfig.display().to_string(),
+        ],
         &dir.join("controllers.log"),
     )?;
-    let k = Kubectl { bin: args.kubectl.clone(), kubeconfig, cache: dir.join("kube-cache") };
+    let k = Kubectl {
+        bin: args.kubectl.clone(),
+        kubeconfig,
+        cache: dir.join("kube-cache"),
+    };
     let t = Instant::now();
     while k.run(&["get", "nodes", "-o", "name"])?.lines().count() < args.nodes {
         if t.elapsed() > Duration::from_secs(120) {
@@ -215,13 +252,24 @@ fn main() -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let manifest = dir.join("bench.yaml");
-    for (phase, version) in [("apply → fully available", "1"), ("rolling update → rolled out", "2")] {
+    for (phase, version) in [
+        ("apply → fully available", "1"),
+        ("rolling update → rolled out", "2"),
+    ] {
         std::fs::write(&manifest, deployment(args.replicas, version))?;
-        let (rev0, ctl0, srv0) = (k.revision()?, cpu_seconds(controllers.0.id()), server.cpu_seconds());
+        let (rev0, ctl0, srv0) = (
+            k.revision()?,
+            cpu_seconds(controllers.0.id()),
+            server.cpu_seconds(),
+        );
         let started = Instant::now();
         k.run(&["apply", "-f", &manifest.display().to_string()])?;
         let took = wait_rolled_out(&k, args.replicas, started)?;
-        let (rev1, ctl1, srv1) = (k.revision()?, cpu_seconds(controllers.0.id()), server.cpu_seconds());
+        let (rev1, ctl1, srv1) = (
+            k.revision()?,
+            cpu_seconds(controllers.0.id()),
+            server.cpu_seconds(),
+        );
         let writes = (rev1 - rev0) as f64;
         println!(
             "{phase}: {:.1} s ({:.0} pods/s); API writes {writes:.0} ({:.1} per pod); controllers CPU {:.2} s ({:.0} µs per pod); server CPU {:.1} s",

@@ -14,7 +14,7 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{Plan, Snapshot, Write, plan};
+use super::{Plan, Snapshot, Write, collision_status, plan};
 use crate::pods;
 use crate::runtime::{
     Action, Cache, Events, Informer, Key, Metrics, SyncError, WorkQueue, claim::claim,
@@ -78,7 +78,9 @@ impl Controller {
             match (is, new) {
                 (Some(k), _) => queue.add(k),
                 (None, Some(rs)) => {
-                    enqueue_selecting(&queue, &deployments, &rs.metadata, |d: &Deployment| d.spec.as_ref().map(|s| &s.selector))
+                    enqueue_selecting(&queue, &deployments, &rs.metadata, |d: &Deployment| {
+                        d.spec.as_ref().map(|s| &s.selector)
+                    })
                 }
                 (None, None) => {}
             }
@@ -107,7 +109,10 @@ impl Controller {
 
     /// Runs `workers` syncs at a time until `shutdown`.
     pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.deployments.synced().await && self.sets.synced().await && self.pods.synced().await) {
+        if !(self.deployments.synced().await
+            && self.sets.synced().await
+            && self.pods.synced().await)
+        {
             return;
         }
         let queue = self.queue.clone();
@@ -128,16 +133,30 @@ impl Controller {
         }
         let ns = split_key(key).0.unwrap_or_default();
         let sets_api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), ns);
-        let selector = d.spec.as_ref().map(|s| s.selector.clone()).unwrap_or_default();
+        let selector = d
+            .spec
+            .as_ref()
+            .map(|s| s.selector.clone())
+            .unwrap_or_default();
         let owned: Vec<Arc<ReplicaSet>> = if pods::selector_is_empty(&selector) {
             Vec::new()
         } else {
             let candidates = self.sets.in_namespace(ns);
-            claim(&sets_api, &owner_ref(d.as_ref()), &selector, candidates, true).await?
+            claim(
+                &sets_api,
+                &owner_ref(d.as_ref()),
+                &selector,
+                candidates,
+                true,
+            )
+            .await?
         };
         let owned_pods: Vec<Arc<Pod>> = owned
             .iter()
-            .flat_map(|rs| self.pods.controlled_by(rs.metadata.uid.as_deref().unwrap_or_default()))
+            .flat_map(|rs| {
+                self.pods
+                    .controlled_by(rs.metadata.uid.as_deref().unwrap_or_default())
+            })
             .collect();
         let snapshot = Snapshot {
             deployment: &d,
@@ -159,16 +178,17 @@ impl Controller {
         plan: Plan,
     ) -> Result<Action, SyncError> {
         for event in &plan.events {
-            self.events.record(d, event.warning, event.reason, event.message.clone());
+            self.events
+                .record(d, event.warning, event.reason, event.message.clone());
         }
         let pp = PostParams::default();
         for write in &plan.writes {
             match write {
                 Write::Create(rs) => match sets_api.create(&pp, rs).await {
                     Ok(_) => {}
-                    // a ReplicaSet of that name appeared (our cache lags, or
-                    // a hash collision the next sync resolves)
-                    Err(e) if status_code(&e) == Some(409) => return Ok(Action::AwaitChange),
+                    Err(e) if status_code(&e) == Some(409) => {
+                        return self.collided(key, d, sets_api, &rs.name_any()).await;
+                    }
                     Err(e) => {
                         self.events.record(
                             d,
@@ -183,9 +203,16 @@ impl Controller {
                     sets_api
                         .replace(&rs.name_any(), &pp, rs)
                         .await
-                        .map_err(SyncError::api(format!("updating replicaset {}", rs.name_any())))?;
+                        .map_err(SyncError::api(format!(
+                            "updating replicaset {}",
+                            rs.name_any()
+                        )))?;
                 }
-                Write::Delete { name, uid, resource_version } => {
+                Write::Delete {
+                    name,
+                    uid,
+                    resource_version,
+                } => {
                     let dp = DeleteParams {
                         preconditions: Some(Preconditions {
                             uid: Some(uid.clone()),
@@ -196,31 +223,79 @@ impl Controller {
                     match sets_api.delete(name, &dp).await {
                         Ok(_) => {}
                         Err(e) if status_code(&e) == Some(404) => {}
-                        Err(e) => return Err(SyncError::api(format!("deleting replicaset {name}"))(e)),
+                        Err(e) => {
+                            return Err(SyncError::api(format!("deleting replicaset {name}"))(e));
+                        }
                     }
                 }
             }
         }
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), d.metadata.namespace.as_deref().unwrap_or_default());
+        let api: Api<Deployment> = Api::namespaced(
+            self.client.clone(),
+            d.metadata.namespace.as_deref().unwrap_or_default(),
+        );
         if let Some(status) = plan.status {
             let mut updated = d.clone();
             updated.status = Some(status);
             api.replace_status(&d.name_any(), &pp, &updated)
                 .await
-                .map_err(SyncError::api(format!("updating the status of deployment {key}")))?;
+                .map_err(SyncError::api(format!(
+                    "updating the status of deployment {key}"
+                )))?;
         }
         if let Some(annotations) = plan.deployment_annotations {
             let patch = json!({"metadata": {"annotations": annotation_patch(d.metadata.annotations.as_ref(), &annotations)}});
-            api.patch(&d.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(SyncError::api(format!("annotating deployment {key}")))?;
+            api.patch(
+                &d.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(SyncError::api(format!("annotating deployment {key}")))?;
         }
         Ok(Action::requeue_if(plan.requeue_after))
     }
 }
 
+impl Controller {
+    /// Creating the new ReplicaSet found one of that name: ours (the cache
+    /// lags; wait for it) or another's (a hash collision: bump
+    /// `collisionCount`, which changes the hash, and sync again).
+    async fn collided(
+        &self,
+        key: &str,
+        d: &Deployment,
+        sets_api: &Api<ReplicaSet>,
+        name: &str,
+    ) -> Result<Action, SyncError> {
+        let existing = sets_api
+            .get_opt(name)
+            .await
+            .map_err(SyncError::api(format!("reading replicaset {name}")))?;
+        let uid = d.metadata.uid.as_deref().unwrap_or_default();
+        if existing.is_some_and(|rs| pods::controlled_by(&rs.metadata, uid)) {
+            return Ok(Action::AwaitChange);
+        }
+        let mut updated = d.clone();
+        updated.status = Some(collision_status(d));
+        let api: Api<Deployment> = Api::namespaced(
+            self.client.clone(),
+            d.metadata.namespace.as_deref().unwrap_or_default(),
+        );
+        api.replace_status(&d.name_any(), &PostParams::default(), &updated)
+            .await
+            .map_err(SyncError::api(format!(
+                "updating the collision count of deployment {key}"
+            )))?;
+        Ok(Action::AwaitChange)
+    }
+}
+
 /// A merge patch turning `old` annotations into `new` (removed keys null).
-fn annotation_patch(old: Option<&BTreeMap<String, String>>, new: &BTreeMap<String, String>) -> Value {
+fn annotation_patch(
+    old: Option<&BTreeMap<String, String>>,
+    new: &BTreeMap<String, String>,
+) -> Value {
     let mut patch = serde_json::Map::new();
     for k in old.into_iter().flatten().map(|(k, _)| k) {
         if !new.contains_key(k) {

@@ -271,6 +271,8 @@ impl Controller {
     }
 }
 
-fn rs_selector(rs: &ReplicaSet) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+fn rs_selector(
+    rs: &ReplicaSet,
+) -> Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
     rs.spec.as_ref().map(|s| &s.selector)
 }
