@@ -177,10 +177,6 @@ impl Controller {
         sets_api: &Api<ReplicaSet>,
         plan: Plan,
     ) -> Result<Action, SyncError> {
-        for event in &plan.events {
-            self.events
-                .record(d, event.warning, event.reason, event.message.clone());
-        }
         let pp = PostParams::default();
         for write in &plan.writes {
             match write {
@@ -229,6 +225,10 @@ impl Controller {
                     }
                 }
             }
+        }
+        // the writes went through (a stale plan fails on a conflict first)
+        for event in &plan.events {
+            self.events.record(d, event.warning, event.reason, event.message.clone());
         }
         let api: Api<Deployment> = Api::namespaced(
             self.client.clone(),
