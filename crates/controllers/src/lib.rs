@@ -15,8 +15,11 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
-pub mod pods;
+pub mod daemonset;
+pub mod disruption;
+pub mod endpoints;
 pub mod node_lifecycle;
+pub mod pods;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 

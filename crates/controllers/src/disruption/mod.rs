@@ -1,0 +1,1 @@
+//! PodDisruptionBudget status (placeholder, filled in next commit).

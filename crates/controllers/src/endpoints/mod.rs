@@ -1,0 +1,1 @@
+//! Endpoints and EndpointSlices (placeholder, filled in next commit).
