@@ -51,7 +51,10 @@ spec:
 }
 
 fn cluster(nodes: &str) -> (Server, Agent) {
-    let server = Server::start_with(&["--node-monitor-grace-period", "15s"]).unwrap();
+    // a fixed link port, so the agent finds a restarted server again
+    let link = format!("127.0.0.1:{}", common::free_udp_port());
+    let server =
+        Server::start_with(&["--node-monitor-grace-period", "15s", "--link-bind", &link]).unwrap();
     let agent = Agent::start(&server, "sim", &["--simulate", nodes]).unwrap();
     let k = server.kubectl(KUBECTL);
     let n: usize = nodes.parse().unwrap();
@@ -83,7 +86,14 @@ fn deletes_cascade_in_the_background_in_the_foreground_or_orphan() {
     let (server, _agent) = cluster("2");
     let k = server.kubectl(KUBECTL);
     for name in ["bg", "fg", "orphan"] {
-        let f = k.file(&format!("{name}.yaml"), &deployment(name, 2, "", "1"));
+        let mut manifest = deployment(name, 2, "", "1");
+        if name == "fg" {
+            manifest = manifest.replace(
+                "metadata: {labels: {app: fg}}",
+                "metadata: {labels: {app: fg}, finalizers: [example.com/hold]}",
+            );
+        }
+        let f = k.file(&format!("{name}.yaml"), &manifest);
         k.ok(&["apply", "-f", &f]);
         rollout_done(&k, name);
     }
@@ -94,6 +104,8 @@ fn deletes_cascade_in_the_background_in_the_foreground_or_orphan() {
         k.run(&["get", "rs,pods", "-l", "app=bg"]).stdout
     );
 
+    // the pods of `fg` are held by a finalizer: a foreground delete keeps
+    // the Deployment (and its ReplicaSet) until they are gone
     k.ok(&[
         "delete",
         "deployment",
@@ -101,7 +113,7 @@ fn deletes_cascade_in_the_background_in_the_foreground_or_orphan() {
         "--cascade=foreground",
         "--wait=false",
     ]);
-    // the owner waits, with its finalizer, for its dependents to go first
+    std::thread::sleep(Duration::from_secs(3));
     let d = json(&k, &["get", "deployment", "fg"]);
     assert!(
         d["metadata"]["finalizers"]
@@ -109,6 +121,21 @@ fn deletes_cascade_in_the_background_in_the_foreground_or_orphan() {
             .contains("foregroundDeletion"),
         "{d}"
     );
+    assert!(d["metadata"]["deletionTimestamp"].is_string(), "{d}");
+    assert_eq!(
+        count(&k, &["get", "rs", "-l", "app=fg"]),
+        1,
+        "the ReplicaSet went before its pods"
+    );
+    for pod in k.ok(&["get", "pods", "-l", "app=fg", "-o", "name"]).lines() {
+        k.ok(&[
+            "patch",
+            pod,
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"finalizers":null}}"#,
+        ]);
+    }
     assert!(
         eventually(WAIT, || k.run(&["get", "deployment", "fg"]).code != 0
             && count(&k, &["get", "rs,pods", "-l", "app=fg"]) == 0),

@@ -15,7 +15,10 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
+pub mod daemonset;
 pub mod deployment;
+pub mod disruption;
+pub mod endpoints;
 pub mod gc;
 pub mod node_lifecycle;
 pub mod podgc;
@@ -26,8 +29,10 @@ pub mod serviceaccount;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service, ServiceAccount};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
 use kube::runtime::watcher;
 use runtime::Informer;
@@ -80,20 +85,56 @@ pub async fn run(
     let c = &client;
     let (mut pod_informer, pods) = informer::<Pod>(c);
     let (mut rs_informer, sets) = informer::<ReplicaSet>(c);
-    let (node_informer, nodes) = informer::<Node>(c);
+    let (mut node_informer, nodes) = informer::<Node>(c);
+    let (mut ds_informer, daemon_sets) = informer::<DaemonSet>(c);
+    let (mut svc_informer, services) = informer::<Service>(c);
+    let (ep_informer, endpoints) = informer::<Endpoints>(c);
+    let (mut slice_informer, slices) = informer::<EndpointSlice>(c);
+    let (mut pdb_informer, budgets) = informer::<PodDisruptionBudget>(c);
     let (mut deployment_informer, deployments) = informer::<Deployment>(c);
     let (mut ns_informer, namespaces) = informer::<Namespace>(c);
     let (mut sa_informer, accounts) = informer::<ServiceAccount>(c);
 
     let replica_sets = replicaset::Controller::new(c.clone(), pods.clone(), sets.clone(), &metrics);
     replica_sets.watch(&mut pod_informer, &mut rs_informer);
-    let rollouts =
-        deployment::Controller::new(c.clone(), deployments, sets.clone(), pods.clone(), &metrics);
+    let rollouts = deployment::Controller::new(
+        c.clone(),
+        deployments.clone(),
+        sets.clone(),
+        pods.clone(),
+        &metrics,
+    );
     rollouts.watch(
         &mut deployment_informer,
         &mut rs_informer,
         &mut pod_informer,
     );
+    let daemons = daemonset::Controller::new(
+        c.clone(),
+        daemon_sets,
+        nodes.clone(),
+        pods.clone(),
+        &metrics,
+    );
+    daemons.watch(&mut ds_informer, &mut node_informer, &mut pod_informer);
+    let endpoint_sync = endpoints::Controller::new(
+        c.clone(),
+        services,
+        pods.clone(),
+        endpoints,
+        slices,
+        &metrics,
+    );
+    endpoint_sync.watch(&mut svc_informer, &mut pod_informer, &mut slice_informer);
+    let disruption = disruption::Controller::new(
+        c.clone(),
+        budgets,
+        pods.clone(),
+        sets.clone(),
+        deployments.clone(),
+        &metrics,
+    );
+    disruption.watch(&mut pdb_informer, &mut pod_informer);
     let service_accounts =
         serviceaccount::Controller::new(c.clone(), namespaces, accounts, &metrics);
     service_accounts.watch(&mut ns_informer, &mut sa_informer);
@@ -101,12 +142,20 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(replica_sets.run(WORKERS, shutdown.clone()));
     tasks.spawn(rollouts.run(WORKERS, shutdown.clone()));
+    tasks.spawn(daemons.run(2, shutdown.clone()));
+    tasks.spawn(endpoint_sync.run(WORKERS, shutdown.clone()));
+    tasks.spawn(disruption.run(1, shutdown.clone()));
     tasks.spawn(service_accounts.run(1, shutdown.clone()));
     tasks.spawn(podgc::run(c.clone(), pods, nodes, shutdown.clone()));
     // informers start once every handler is registered
     tasks.spawn(pod_informer.run());
     tasks.spawn(rs_informer.run());
     tasks.spawn(node_informer.run());
+    tasks.spawn(ds_informer.run());
+    tasks.spawn(svc_informer.run());
+    tasks.spawn(ep_informer.run());
+    tasks.spawn(slice_informer.run());
+    tasks.spawn(pdb_informer.run());
     tasks.spawn(deployment_informer.run());
     tasks.spawn(ns_informer.run());
     tasks.spawn(sa_informer.run());

@@ -34,7 +34,13 @@ pub struct Controller {
 
 impl Controller {
     /// A controller reading these caches; `watch` hooks it to the informers.
-    pub fn new(client: Client, sets: Cache<DaemonSet>, nodes: Cache<Node>, pods: Cache<Pod>, metrics: &Metrics) -> Self {
+    pub fn new(
+        client: Client,
+        sets: Cache<DaemonSet>,
+        nodes: Cache<Node>,
+        pods: Cache<Pod>,
+        metrics: &Metrics,
+    ) -> Self {
         Self {
             events: Events::new(client.clone(), NAME),
             client,
@@ -91,7 +97,12 @@ impl Controller {
             }
             let deleted = match (old, new) {
                 (Some(p), None) => Some(p),
-                (Some(a), Some(b)) if a.metadata.deletion_timestamp.is_none() && b.metadata.deletion_timestamp.is_some() => Some(b),
+                (Some(a), Some(b))
+                    if a.metadata.deletion_timestamp.is_none()
+                        && b.metadata.deletion_timestamp.is_some() =>
+                {
+                    Some(b)
+                }
                 _ => None,
             };
             if let Some(pod) = deleted
@@ -99,7 +110,10 @@ impl Controller {
             {
                 expectations.deletion_observed(&key, &pod.uid().unwrap_or_default());
             }
-            for key in [old.and_then(owner), new.and_then(owner)].into_iter().flatten() {
+            for key in [old.and_then(owner), new.and_then(owner)]
+                .into_iter()
+                .flatten()
+            {
                 queue.add(key);
             }
         });
@@ -127,7 +141,9 @@ impl Controller {
             return Ok(Action::AwaitChange);
         }
         let nodes = self.nodes.list();
-        let owned: Vec<Arc<Pod>> = self.pods.controlled_by(ds.metadata.uid.as_deref().unwrap_or_default());
+        let owned: Vec<Arc<Pod>> = self
+            .pods
+            .controlled_by(ds.metadata.uid.as_deref().unwrap_or_default());
         let snapshot = DsSnapshot {
             daemon_set: &ds,
             nodes: nodes.iter().map(Arc::as_ref).collect(),
@@ -141,34 +157,56 @@ impl Controller {
     async fn apply(&self, key: &str, ds: &DaemonSet, plan: DsPlan) -> Result<Action, SyncError> {
         let ns = split_key(key).0.unwrap_or_default();
         for e in &plan.events {
-            self.events.record(ds, e.warning, e.reason, e.message.clone());
+            self.events
+                .record(ds, e.warning, e.reason, e.message.clone());
         }
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let pp = PostParams::default();
-        self.expectations.expect(key, plan.create.len(), plan.delete.iter().map(|p| p.uid.clone()));
+        self.expectations.expect(
+            key,
+            plan.create.len(),
+            plan.delete.iter().map(|p| p.uid.clone()),
+        );
         for p in &plan.delete {
             let dp = DeleteParams {
-                preconditions: Some(Preconditions { uid: Some(p.uid.clone()), resource_version: None }),
+                preconditions: Some(Preconditions {
+                    uid: Some(p.uid.clone()),
+                    resource_version: None,
+                }),
                 ..DeleteParams::default()
             };
             if let Err(e) = pods.delete(&p.name, &dp).await {
                 self.expectations.deletion_observed(key, &p.uid);
                 if status_code(&e) != Some(404) {
-                    self.events.record(ds, true, "FailedDelete", format!("Error deleting: {e}"));
+                    self.events
+                        .record(ds, true, "FailedDelete", format!("Error deleting: {e}"));
                 }
             }
         }
         let (mut done, mut batch) = (0, 1);
         while done < plan.create.len() {
             let end = (done + batch).min(plan.create.len());
-            let results = futures::future::join_all(plan.create[done..end].iter().map(|p| pods.create(&pp, p))).await;
+            let results = futures::future::join_all(
+                plan.create[done..end].iter().map(|p| pods.create(&pp, p)),
+            )
+            .await;
             let mut failed = false;
             for r in results {
                 match r {
-                    Ok(pod) => self.events.record(ds, false, "SuccessfulCreate", format!("Created pod: {}", pod.name_any())),
+                    Ok(pod) => self.events.record(
+                        ds,
+                        false,
+                        "SuccessfulCreate",
+                        format!("Created pod: {}", pod.name_any()),
+                    ),
                     Err(e) => {
                         self.expectations.creation_observed(key);
-                        self.events.record(ds, true, "FailedCreate", format!("Error creating: {e}"));
+                        self.events.record(
+                            ds,
+                            true,
+                            "FailedCreate",
+                            format!("Error creating: {e}"),
+                        );
                         failed = true;
                     }
                 }
@@ -188,7 +226,9 @@ impl Controller {
             updated.status = Some(status);
             api.replace_status(&ds.name_any(), &pp, &updated)
                 .await
-                .map_err(SyncError::api(format!("updating the status of daemonset {key}")))?;
+                .map_err(SyncError::api(format!(
+                    "updating the status of daemonset {key}"
+                )))?;
         }
         Ok(Action::requeue_if(plan.requeue_after))
     }

@@ -228,7 +228,8 @@ impl Controller {
         }
         // the writes went through (a stale plan fails on a conflict first)
         for event in &plan.events {
-            self.events.record(d, event.warning, event.reason, event.message.clone());
+            self.events
+                .record(d, event.warning, event.reason, event.message.clone());
         }
         let api: Api<Deployment> = Api::namespaced(
             self.client.clone(),

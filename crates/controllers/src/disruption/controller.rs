@@ -13,10 +13,11 @@ use kube::api::PostParams;
 use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use super::{pdb_status, selects_pod};
+use super::{needs_expected_scale, plan, selects_pod};
 use crate::pods;
 use crate::runtime::{
-    Action, Cache, Informer, Key, Metrics, SyncError, WorkQueue, key_of, run_workers, split_key,
+    Action, Cache, Events, Informer, Key, Metrics, SyncError, WorkQueue, key_of, run_workers,
+    split_key,
 };
 
 const NAME: &str = "disruption-controller";
@@ -30,6 +31,7 @@ pub struct Controller {
     sets: Cache<ReplicaSet>,
     deployments: Cache<Deployment>,
     queue: WorkQueue<Key>,
+    events: Events,
 }
 
 impl Controller {
@@ -43,6 +45,7 @@ impl Controller {
         metrics: &Metrics,
     ) -> Self {
         Self {
+            events: Events::new(client.clone(), NAME),
             client,
             budgets,
             pods,
@@ -53,7 +56,11 @@ impl Controller {
     }
 
     /// Queues a budget when it changes or a pod it covers does.
-    pub fn watch(&self, pdb_informer: &mut Informer<PodDisruptionBudget>, pod_informer: &mut Informer<Pod>) {
+    pub fn watch(
+        &self,
+        pdb_informer: &mut Informer<PodDisruptionBudget>,
+        pod_informer: &mut Informer<Pod>,
+    ) {
         let queue = self.queue.clone();
         pdb_informer.on_change(move |old, new| {
             if let Some(p) = new.or(old) {
@@ -63,7 +70,9 @@ impl Controller {
         let (queue, budgets) = (self.queue.clone(), self.budgets.clone());
         pod_informer.on_change(move |old, new| {
             for pod in [old, new].into_iter().flatten() {
-                for pdb in budgets.in_namespace(pod.metadata.namespace.as_deref().unwrap_or_default()) {
+                for pdb in
+                    budgets.in_namespace(pod.metadata.namespace.as_deref().unwrap_or_default())
+                {
                     if selects_pod(&pdb, pod) {
                         queue.add(key_of(pdb.as_ref()));
                     }
@@ -74,7 +83,11 @@ impl Controller {
 
     /// Runs `workers` syncs at a time until `shutdown`.
     pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.budgets.synced().await && self.pods.synced().await && self.sets.synced().await && self.deployments.synced().await) {
+        if !(self.budgets.synced().await
+            && self.pods.synced().await
+            && self.sets.synced().await
+            && self.deployments.synced().await)
+        {
             return;
         }
         let queue = self.queue.clone();
@@ -91,19 +104,32 @@ impl Controller {
         };
         let ns = split_key(key).0.unwrap_or_default();
         let ns_pods = self.pods.in_namespace(ns);
-        let covered: Vec<&Pod> = ns_pods.iter().map(Arc::as_ref).filter(|p| selects_pod(&pdb, p)).collect();
-        let scale = self.expected_scale(ns, &covered);
-        let status = pdb_status(&pdb, &covered, scale, Timestamp::now());
+        let covered: Vec<&Pod> = ns_pods
+            .iter()
+            .map(Arc::as_ref)
+            .filter(|p| selects_pod(&pdb, p))
+            .collect();
+        let scale = needs_expected_scale(&pdb, &covered)
+            .then(|| self.expected_scale(ns, &covered))
+            .flatten();
+        let plan = plan(&pdb, &covered, scale, Timestamp::now());
+        for e in &plan.events {
+            self.events
+                .record(pdb.as_ref(), e.warning, e.reason, e.message.clone());
+        }
+        let status = plan.status;
         if pdb.status.as_ref() != Some(&status) {
             let api: Api<PodDisruptionBudget> = Api::namespaced(self.client.clone(), ns);
             let mut updated = (*pdb).clone();
             updated.status = Some(status);
             api.replace_status(&pdb.name_any(), &PostParams::default(), &updated)
                 .await
-                .map_err(SyncError::api(format!("updating the status of poddisruptionbudget {key}")))?;
+                .map_err(SyncError::api(format!(
+                    "updating the status of poddisruptionbudget {key}"
+                )))?;
         }
         // entries of disruptedPods expire: look again then
-        Ok(Action::RequeueAfter(std::time::Duration::from_secs(30)))
+        Ok(Action::requeue_if(plan.requeue_after))
     }
 
     /// The replicas the covered pods' controllers ask for (a Deployment's
@@ -117,13 +143,20 @@ impl Controller {
                 return None;
             }
             let rs = self.sets.get(&format!("{ns}/{}", owner.name))?;
-            let (uid, replicas) = match pods::controller_of(&rs.metadata).filter(|r| r.kind == "Deployment") {
-                Some(d) => {
-                    let dep = self.deployments.get(&format!("{ns}/{}", d.name))?;
-                    (d.uid.clone(), dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1))
-                }
-                None => (owner.uid.clone(), rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-            };
+            let (uid, replicas) =
+                match pods::controller_of(&rs.metadata).filter(|r| r.kind == "Deployment") {
+                    Some(d) => {
+                        let dep = self.deployments.get(&format!("{ns}/{}", d.name))?;
+                        (
+                            d.uid.clone(),
+                            dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                        )
+                    }
+                    None => (
+                        owner.uid.clone(),
+                        rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+                    ),
+                };
             scales.insert(uid, replicas);
         }
         Some(scales.values().sum())

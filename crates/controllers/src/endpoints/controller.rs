@@ -77,7 +77,9 @@ impl Controller {
                         .and_then(|s| s.selector.as_ref())
                         .is_some_and(|sel| {
                             !sel.is_empty()
-                                && sel.iter().all(|(k, v)| pod.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v))
+                                && sel.iter().all(|(k, v)| {
+                                    pod.metadata.labels.as_ref().and_then(|l| l.get(k)) == Some(v)
+                                })
                         });
                     if selects {
                         queue.add(key_of(svc.as_ref()));
@@ -129,7 +131,11 @@ impl Controller {
             return Ok(Action::AwaitChange);
         };
         let ns_pods: Vec<Arc<Pod>> = self.pods.in_namespace(ns);
-        let candidates: Vec<&Pod> = ns_pods.iter().map(Arc::as_ref).filter(|p| !pods::is_terminal(p)).collect();
+        let candidates: Vec<&Pod> = ns_pods
+            .iter()
+            .map(Arc::as_ref)
+            .filter(|p| !pods::is_terminal(p))
+            .collect();
         self.sync_endpoints(&svc, &candidates).await?;
         self.sync_slices(&svc, &candidates).await?;
         Ok(Action::AwaitChange)
@@ -140,7 +146,8 @@ impl Controller {
             return Ok(());
         };
         let key = key_of(svc);
-        let api: Api<Endpoints> = Api::namespaced(self.client.clone(), &svc.namespace().unwrap_or_default());
+        let api: Api<Endpoints> =
+            Api::namespaced(self.client.clone(), &svc.namespace().unwrap_or_default());
         let pp = PostParams::default();
         match self.endpoints.get(&key) {
             Some(current) if endpoints_equal(&current, &desired) => Ok(()),
@@ -160,7 +167,12 @@ impl Controller {
     }
 
     async fn sync_slices(&self, svc: &Service, candidates: &[&Pod]) -> Result<(), SyncError> {
-        if svc.spec.as_ref().and_then(|s| s.selector.as_ref()).is_none_or(|s| s.is_empty()) {
+        if svc
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.as_ref())
+            .is_none_or(|s| s.is_empty())
+        {
             return Ok(());
         }
         let ns = svc.namespace().unwrap_or_default();
@@ -176,18 +188,23 @@ impl Controller {
         let api: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &ns);
         let pp = PostParams::default();
         for s in &plan.create {
-            api.create(&pp, s).await.map_err(SyncError::api(format!("creating an endpointslice for {ns}/{name}")))?;
+            api.create(&pp, s).await.map_err(SyncError::api(format!(
+                "creating an endpointslice for {ns}/{name}"
+            )))?;
         }
         for s in &plan.update {
             api.replace(&s.name_any(), &pp, s)
                 .await
-                .map_err(SyncError::api(format!("updating endpointslice {}", s.name_any())))?;
+                .map_err(SyncError::api(format!(
+                    "updating endpointslice {}",
+                    s.name_any()
+                )))?;
         }
-        for s in &plan.delete {
-            match api.delete(&s.name_any(), &DeleteParams::default()).await {
+        for name in &plan.delete {
+            match api.delete(name, &DeleteParams::default()).await {
                 Ok(_) => {}
                 Err(e) if status_code(&e) == Some(404) => {}
-                Err(e) => return Err(SyncError::api(format!("deleting endpointslice {}", s.name_any()))(e)),
+                Err(e) => return Err(SyncError::api(format!("deleting endpointslice {name}"))(e)),
             }
         }
         Ok(())
