@@ -4,7 +4,7 @@
 
 use super::decide::{self, Decision, Fetched, Lookups, OwnerState};
 use super::graph::{Graph, Identity, ObjectInfo, Work};
-use super::queue::WorkQueue;
+use crate::runtime::{Metrics, WorkQueue};
 use super::writes::{Writes, describe};
 use super::{Error, WORKERS};
 use api::ResourceInfo;
@@ -29,11 +29,11 @@ type MetaEvent = Result<watcher::Event<PartialObjectMeta<DynamicObject>>, watche
 ///
 /// API errors are logged and the item retried with backoff; the watches
 /// retry with backoff too. Returns an error only if the watches end.
-pub async fn run(client: Client, shutdown: CancellationToken) -> Result<(), Error> {
+pub async fn run(client: Client, metrics: &Metrics, shutdown: CancellationToken) -> Result<(), Error> {
     let resources = watched_resources();
     let collector = Collector {
         graph: Mutex::new(Graph::new()),
-        queue: WorkQueue::new(),
+        queue: WorkQueue::new("garbage_collector", metrics),
         writes: Writes::new(client.clone()),
     };
     let (synced, on_sync) = oneshot::channel();
@@ -168,8 +168,7 @@ impl Collector {
 
     /// One worker: takes items until the task is dropped.
     async fn work(&self) {
-        loop {
-            let item = self.queue.next().await;
+        while let Some(item) = self.queue.get().await {
             let retry = match &item {
                 Work::Delete(uid) => self.attempt_to_delete(uid).await,
                 Work::Orphan(uid) => self.attempt_to_orphan(uid).await,

@@ -48,7 +48,6 @@ mod controller;
 pub mod decide;
 pub mod graph;
 mod identity;
-mod queue;
 mod writes;
 
 #[cfg(test)]
