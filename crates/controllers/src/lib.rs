@@ -15,8 +15,10 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
-pub mod pods;
+pub mod cronjob;
+pub mod job;
 pub mod node_lifecycle;
+pub mod pods;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 

@@ -1,0 +1,1 @@
+//! CronJob (in progress).
