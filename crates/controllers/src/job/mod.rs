@@ -72,6 +72,7 @@ mod backoff;
 mod conditions;
 pub mod decide;
 pub mod indexes;
+mod manage;
 mod pod_template;
 mod tracking;
 mod ttl;
