@@ -1,7 +1,7 @@
 //! The Jobs of a CronJob: how a new one is built and named, whether one has
 //! finished, and which finished ones the history limits let go.
 
-use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::jiff::Timestamp;
@@ -50,11 +50,7 @@ pub(super) fn new_job(cron_job: &CronJob, scheduled: Timestamp, tz: &TimeZone) -
             }]),
             ..ObjectMeta::default()
         },
-        spec: Some(
-            template
-                .and_then(|t| t.spec.clone())
-                .unwrap_or_else(JobSpec::default),
-        ),
+        spec: Some(template.and_then(|t| t.spec.clone()).unwrap_or_default()),
         status: None,
     }
 }

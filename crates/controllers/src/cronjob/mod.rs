@@ -47,7 +47,11 @@ pub mod schedule;
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod schedule_tests;
+#[cfg(test)]
+mod test_fixtures;
 
 use std::time::Duration;
 

@@ -80,7 +80,11 @@ mod ttl;
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
+mod failure_tests;
+#[cfg(test)]
 mod indexes_tests;
+#[cfg(test)]
+mod test_fixtures;
 #[cfg(test)]
 mod ttl_tests;
 
