@@ -15,10 +15,10 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
-pub mod cronjob;
-pub mod job;
-pub mod node_lifecycle;
 pub mod pods;
+pub mod job;
+pub mod cronjob;
+pub mod node_lifecycle;
 
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 

@@ -138,10 +138,7 @@ pub fn selects(selector: &LabelSelector, labels: Option<&BTreeMap<String, String
 /// Kubernetes' workload controllers treat such a selector as matching no pod.
 pub fn selector_is_empty(selector: &LabelSelector) -> bool {
     selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
-        && selector
-            .match_expressions
-            .as_ref()
-            .is_none_or(|m| m.is_empty())
+        && selector.match_expressions.as_ref().is_none_or(|m| m.is_empty())
 }
 
 #[cfg(test)]
@@ -180,26 +177,20 @@ mod tests {
     #[test]
     fn deletion_prefers_unscheduled_then_not_ready_then_newer() {
         let unscheduled = pod(json!({"metadata": {"name": "u"}, "spec": {"containers": []}}));
-        let not_ready = pod(
-            json!({"metadata": {"name": "nr"}, "spec": {"containers": [], "nodeName": "n"},
-            "status": {"phase": "Running"}}),
-        );
+        let not_ready = pod(json!({"metadata": {"name": "nr"}, "spec": {"containers": [], "nodeName": "n"},
+            "status": {"phase": "Running"}}));
         let old_ready = ready_pod("old", "2026-01-01T00:00:00Z", Some("n"));
         let new_ready = ready_pod("new", "2026-01-01T01:00:00Z", Some("n"));
         let mut pods = [&old_ready, &new_ready, &not_ready, &unscheduled];
         pods.sort_by(|a, b| deletion_order(a, b));
-        let names: Vec<_> = pods
-            .iter()
-            .map(|p| p.metadata.name.as_deref().unwrap())
-            .collect();
+        let names: Vec<_> = pods.iter().map(|p| p.metadata.name.as_deref().unwrap()).collect();
         assert_eq!(names, ["u", "nr", "new", "old"]);
     }
 
     #[test]
     fn terminal_and_deleting_pods_are_not_active() {
         let done = pod(json!({"metadata": {"name": "d"}, "status": {"phase": "Succeeded"}}));
-        let deleting =
-            pod(json!({"metadata": {"name": "x", "deletionTimestamp": "2026-01-01T00:00:00Z"}}));
+        let deleting = pod(json!({"metadata": {"name": "x", "deletionTimestamp": "2026-01-01T00:00:00Z"}}));
         let running = ready_pod("r", "2026-01-01T00:00:00Z", None);
         assert!(!is_active(&done));
         assert!(!is_active(&deleting));
