@@ -5,6 +5,7 @@ pub mod registry;
 
 pub use registry::{RESOURCES, ResourceInfo, Subresource};
 pub mod convert;
+pub mod cron;
 pub mod decode;
 pub mod defaults;
 pub mod egress;

@@ -15,11 +15,13 @@
 //!   `node.brink.io/unreachable-eviction=true`.
 
 mod config;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod gc;
+pub mod job;
 pub mod node_lifecycle;
 pub mod podgc;
 pub mod pods;
@@ -30,6 +32,7 @@ pub mod serviceaccount;
 pub use config::{ConfigError, ControllersConfig, parse_duration};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -91,6 +94,8 @@ pub async fn run(
     let (ep_informer, endpoints) = informer::<Endpoints>(c);
     let (mut slice_informer, slices) = informer::<EndpointSlice>(c);
     let (mut pdb_informer, budgets) = informer::<PodDisruptionBudget>(c);
+    let (mut job_informer, jobs) = informer::<Job>(c);
+    let (mut cron_informer, cron_jobs) = informer::<CronJob>(c);
     let (mut deployment_informer, deployments) = informer::<Deployment>(c);
     let (mut ns_informer, namespaces) = informer::<Namespace>(c);
     let (mut sa_informer, accounts) = informer::<ServiceAccount>(c);
@@ -135,6 +140,10 @@ pub async fn run(
         &metrics,
     );
     disruption.watch(&mut pdb_informer, &mut pod_informer);
+    let job_sync = job::Controller::new(c.clone(), jobs.clone(), pods.clone(), &metrics);
+    job_sync.watch(&mut job_informer, &mut pod_informer);
+    let cron = cronjob::Controller::new(c.clone(), cron_jobs, jobs, &metrics);
+    cron.watch(&mut cron_informer, &mut job_informer);
     let service_accounts =
         serviceaccount::Controller::new(c.clone(), namespaces, accounts, &metrics);
     service_accounts.watch(&mut ns_informer, &mut sa_informer);
@@ -145,6 +154,8 @@ pub async fn run(
     tasks.spawn(daemons.run(2, shutdown.clone()));
     tasks.spawn(endpoint_sync.run(WORKERS, shutdown.clone()));
     tasks.spawn(disruption.run(1, shutdown.clone()));
+    tasks.spawn(job_sync.run(WORKERS, shutdown.clone()));
+    tasks.spawn(cron.run(WORKERS, shutdown.clone()));
     tasks.spawn(service_accounts.run(1, shutdown.clone()));
     tasks.spawn(podgc::run(c.clone(), pods, nodes, shutdown.clone()));
     // informers start once every handler is registered
@@ -156,6 +167,8 @@ pub async fn run(
     tasks.spawn(ep_informer.run());
     tasks.spawn(slice_informer.run());
     tasks.spawn(pdb_informer.run());
+    tasks.spawn(job_informer.run());
+    tasks.spawn(cron_informer.run());
     tasks.spawn(deployment_informer.run());
     tasks.spawn(ns_informer.run());
     tasks.spawn(sa_informer.run());

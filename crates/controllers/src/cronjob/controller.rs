@@ -10,7 +10,7 @@ use kube::api::{DeleteParams, PostParams, Preconditions};
 use kube::{Api, Client, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
-use super::{CronPlan, CronSnapshot, plan};
+use super::{CronPlan, CronSnapshot, plan, record_created};
 use crate::runtime::{
     Action, Cache, Events, Informer, Key, Metrics, SyncError, WorkQueue, controller_key, key_of,
     run_workers, split_key, status_code,
@@ -31,7 +31,12 @@ pub struct Controller {
 
 impl Controller {
     /// A controller reading these caches; `watch` hooks it to the informers.
-    pub fn new(client: Client, cron_jobs: Cache<CronJob>, jobs: Cache<Job>, metrics: &Metrics) -> Self {
+    pub fn new(
+        client: Client,
+        cron_jobs: Cache<CronJob>,
+        jobs: Cache<Job>,
+        metrics: &Metrics,
+    ) -> Self {
         Self {
             events: Events::new(client.clone(), NAME),
             client,
@@ -51,7 +56,11 @@ impl Controller {
         });
         let queue = self.queue.clone();
         job_informer.on_change(move |old, new| {
-            for key in [old, new].into_iter().flatten().filter_map(|j| controller_key(&j.metadata, "CronJob")) {
+            for key in [old, new]
+                .into_iter()
+                .flatten()
+                .filter_map(|j| controller_key(&j.metadata, "CronJob"))
+            {
                 queue.add(key);
             }
         });
@@ -77,7 +86,9 @@ impl Controller {
         if cj.metadata.deletion_timestamp.is_some() {
             return Ok(Action::AwaitChange);
         }
-        let owned: Vec<Arc<Job>> = self.jobs.controlled_by(cj.metadata.uid.as_deref().unwrap_or_default());
+        let owned: Vec<Arc<Job>> = self
+            .jobs
+            .controlled_by(cj.metadata.uid.as_deref().unwrap_or_default());
         let snapshot = CronSnapshot {
             cron_job: &cj,
             jobs: owned.iter().map(Arc::as_ref).collect(),
@@ -89,40 +100,56 @@ impl Controller {
 
     async fn apply(&self, key: &str, cj: &CronJob, plan: CronPlan) -> Result<Action, SyncError> {
         let ns = split_key(key).0.unwrap_or_default();
-        for e in &plan.events {
-            self.events.record(cj, e.warning, e.reason, e.message.clone());
-        }
         let jobs: Api<Job> = Api::namespaced(self.client.clone(), ns);
         for j in &plan.delete {
             let dp = DeleteParams {
-                preconditions: Some(Preconditions { uid: Some(j.uid.clone()), resource_version: None }),
+                preconditions: Some(Preconditions {
+                    uid: Some(j.uid.clone()),
+                    resource_version: None,
+                }),
                 ..DeleteParams::background()
             };
             match jobs.delete(&j.name, &dp).await {
-                Ok(_) => self.events.record(cj, false, "SuccessfulDelete", format!("Deleted job {}", j.name)),
+                Ok(_) => {}
                 Err(e) if status_code(&e) == Some(404) => {}
                 Err(e) => return Err(SyncError::api(format!("deleting job {}", j.name))(e)),
             }
         }
         let pp = PostParams::default();
+        let mut status = plan.status;
         if let Some(job) = &plan.create {
             match jobs.create(&pp, job).await {
-                Ok(j) => self.events.record(cj, false, "SuccessfulCreate", format!("Created job {}", j.name_any())),
-                // created before (our cache lags): the status still records it
-                Err(e) if status_code(&e) == Some(409) => {}
+                Ok(created) => {
+                    if let Some(s) = status.as_mut() {
+                        record_created(s, &created);
+                    }
+                }
+                // created before (our cache lags): the next plan finds it by name
+                Err(e) if status_code(&e) == Some(409) => return Ok(Action::AwaitChange),
                 Err(e) => {
-                    self.events.record(cj, true, "FailedCreate", format!("Error creating job: {e}"));
+                    self.events.record(
+                        cj,
+                        true,
+                        "FailedCreate",
+                        format!("Error creating job: {e}"),
+                    );
                     return Err(SyncError::api(format!("creating job for cronjob {key}"))(e));
                 }
             }
         }
-        if let Some(status) = plan.status {
+        for e in &plan.events {
+            self.events
+                .record(cj, e.warning, e.reason, e.message.clone());
+        }
+        if let Some(status) = status {
             let api: Api<CronJob> = Api::namespaced(self.client.clone(), ns);
             let mut updated = cj.clone();
             updated.status = Some(status);
             api.replace_status(&cj.name_any(), &pp, &updated)
                 .await
-                .map_err(SyncError::api(format!("updating the status of cronjob {key}")))?;
+                .map_err(SyncError::api(format!(
+                    "updating the status of cronjob {key}"
+                )))?;
         }
         Ok(Action::requeue_if(plan.requeue_after))
     }

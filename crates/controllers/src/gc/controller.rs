@@ -4,9 +4,9 @@
 
 use super::decide::{self, Decision, Fetched, Lookups, OwnerState};
 use super::graph::{Graph, Identity, ObjectInfo, Work};
-use crate::runtime::{Metrics, WorkQueue};
 use super::writes::{Writes, describe};
 use super::{Error, WORKERS};
+use crate::runtime::{Metrics, WorkQueue};
 use api::ResourceInfo;
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -29,7 +29,11 @@ type MetaEvent = Result<watcher::Event<PartialObjectMeta<DynamicObject>>, watche
 ///
 /// API errors are logged and the item retried with backoff; the watches
 /// retry with backoff too. Returns an error only if the watches end.
-pub async fn run(client: Client, metrics: &Metrics, shutdown: CancellationToken) -> Result<(), Error> {
+pub async fn run(
+    client: Client,
+    metrics: &Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
     let resources = watched_resources();
     let collector = Collector {
         graph: Mutex::new(Graph::new()),

@@ -80,7 +80,10 @@ impl Controller {
             {
                 expectations.deletion_observed(&key, &pod.uid().unwrap_or_default());
             }
-            for key in [old.and_then(owner), new.and_then(owner)].into_iter().flatten() {
+            for key in [old.and_then(owner), new.and_then(owner)]
+                .into_iter()
+                .flatten()
+            {
                 queue.add(key);
             }
         });
@@ -119,7 +122,9 @@ impl Controller {
         if job.metadata.deletion_timestamp.is_some() || !self.expectations.satisfied(key) {
             return Ok(Action::AwaitChange);
         }
-        let owned: Vec<Arc<Pod>> = self.pods.controlled_by(job.metadata.uid.as_deref().unwrap_or_default());
+        let owned: Vec<Arc<Pod>> = self
+            .pods
+            .controlled_by(job.metadata.uid.as_deref().unwrap_or_default());
         let snapshot = JobSnapshot {
             job: &job,
             pods: owned.iter().map(Arc::as_ref).collect(),
@@ -133,26 +138,42 @@ impl Controller {
         job.status
             .as_ref()
             .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+            })
     }
 
     /// `ttlSecondsAfterFinished` passed: the Job goes, its pods with it.
     async fn delete_finished(&self, job: &Job, ns: &str) -> Result<Action, SyncError> {
         let api: Api<Job> = Api::namespaced(self.client.clone(), ns);
         let dp = DeleteParams {
-            preconditions: Some(Preconditions { uid: job.uid(), resource_version: None }),
+            preconditions: Some(Preconditions {
+                uid: job.uid(),
+                resource_version: None,
+            }),
             ..DeleteParams::background()
         };
         match api.delete(&job.name_any(), &dp).await {
             Ok(_) => Ok(Action::AwaitChange),
             Err(e) if matches!(status_code(&e), Some(404 | 409)) => Ok(Action::AwaitChange),
-            Err(e) => Err(SyncError::api(format!("deleting finished job {}", job.name_any()))(e)),
+            Err(e) => Err(SyncError::api(format!(
+                "deleting finished job {}",
+                job.name_any()
+            ))(e)),
         }
     }
 
-    async fn apply(&self, key: &str, job: &Job, ns: &str, plan: JobPlan) -> Result<Action, SyncError> {
+    async fn apply(
+        &self,
+        key: &str,
+        job: &Job,
+        ns: &str,
+        plan: JobPlan,
+    ) -> Result<Action, SyncError> {
         for e in &plan.events {
-            self.events.record(job, e.warning, e.reason, e.message.clone());
+            self.events
+                .record(job, e.warning, e.reason, e.message.clone());
         }
         let pp = PostParams::default();
         if let Some(status) = plan.status {
@@ -168,23 +189,36 @@ impl Controller {
             let Some(pod) = self.pods.get(&format!("{ns}/{}", p.name)) else {
                 continue;
             };
-            let remaining: Vec<&String> = pod.finalizers().iter().filter(|f| *f != TRACKING).collect();
+            let remaining: Vec<&String> =
+                pod.finalizers().iter().filter(|f| *f != TRACKING).collect();
             let patch = json!({"metadata": {"finalizers": remaining, "resourceVersion": pod.resource_version()}});
-            match pods.patch(&p.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            match pods
+                .patch(&p.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if status_code(&e) == Some(404) => {}
-                Err(e) => return Err(SyncError::api(format!("removing the finalizer of pod {}", p.name))(e)),
+                Err(e) => {
+                    return Err(SyncError::api(format!(
+                        "removing the finalizer of pod {}",
+                        p.name
+                    ))(e));
+                }
             }
         }
         if !plan.delete.is_empty() {
-            self.expectations.expect(key, 0, plan.delete.iter().map(|p| p.uid.clone()));
+            self.expectations
+                .expect(key, 0, plan.delete.iter().map(|p| p.uid.clone()));
             for p in &plan.delete {
                 let dp = DeleteParams {
-                    preconditions: Some(Preconditions { uid: Some(p.uid.clone()), resource_version: None }),
+                    preconditions: Some(Preconditions {
+                        uid: Some(p.uid.clone()),
+                        resource_version: None,
+                    }),
                     ..DeleteParams::background()
                 };
                 match pods.delete(&p.name, &dp).await {
-                    Ok(_) => self.events.record(job, false, "SuccessfulDelete", format!("Deleted pod: {}", p.name)),
+                    Ok(_) => {}
                     Err(e) => {
                         self.expectations.deletion_observed(key, &p.uid);
                         if status_code(&e) != Some(404) {
@@ -196,13 +230,24 @@ impl Controller {
         }
         if !plan.create.is_empty() {
             self.expectations.expect(key, plan.create.len(), []);
-            let results = futures::future::join_all(plan.create.iter().map(|p| pods.create(&pp, p))).await;
+            let results =
+                futures::future::join_all(plan.create.iter().map(|p| pods.create(&pp, p))).await;
             for r in results {
                 match r {
-                    Ok(pod) => self.events.record(job, false, "SuccessfulCreate", format!("Created pod: {}", pod.name_any())),
+                    Ok(pod) => self.events.record(
+                        job,
+                        false,
+                        "SuccessfulCreate",
+                        format!("Created pod: {}", pod.name_any()),
+                    ),
                     Err(e) => {
                         self.expectations.creation_observed(key);
-                        self.events.record(job, true, "FailedCreate", format!("Error creating: {e}"));
+                        self.events.record(
+                            job,
+                            true,
+                            "FailedCreate",
+                            format!("Error creating: {e}"),
+                        );
                     }
                 }
             }
