@@ -437,3 +437,87 @@ fn a_server_restart_mid_rollout_finishes_it_without_extra_pods() {
     sizes.sort();
     assert_eq!(sizes, ["0", "6"], "{rs}");
 }
+
+/// `GET /metrics` over plain HTTP.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn controllers_run_standalone_and_expose_work_queue_metrics() {
+    let server = Server::start_with(&["--disable-controllers"]).unwrap();
+    let _agent = Agent::start(&server, "sim", &["--simulate", "1"]).unwrap();
+    let k = server.kubectl(KUBECTL);
+    let f = k.file("web.yaml", &deployment("web", 2, "", "1"));
+    k.ok(&["apply", "-f", &f]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        count(&k, &["get", "rs"]),
+        0,
+        "a controller ran in a server told not to"
+    );
+
+    let metrics_addr = format!("127.0.0.1:{}", common::free_port());
+    let log = std::fs::File::create(server.dir.path().join("controllers.log")).unwrap();
+    let mut controllers = std::process::Command::new(env!("CARGO_BIN_EXE_brink"))
+        .args(["controllers", "--kubeconfig"])
+        .arg(server.kubeconfig())
+        .args(["--metrics-bind", &metrics_addr])
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    rollout_done(&k, "web");
+    let text = scrape(&metrics_addr);
+    let _ = controllers.kill();
+    let _ = controllers.wait();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    for queue in [
+        "deployment",
+        "replicaset",
+        "garbage_collector",
+        "daemonset",
+        "job",
+        "endpoint",
+    ] {
+        assert!(
+            text.contains(&format!("workqueue_adds_total{{name=\"{queue}\"}}")),
+            "{queue}: {text}"
+        );
+    }
+    let adds = |q: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("workqueue_adds_total{{name=\"{q}\"}} ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(adds("deployment") > 0 && adds("replicaset") > 0, "{text}");
+    assert!(
+        text.contains("workqueue_work_duration_seconds_bucket{name=\"replicaset\",le=\"+Inf\"}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_server_serves_its_controllers_metrics() {
+    let (server, _agent) = cluster("1");
+    let k = server.kubectl(KUBECTL);
+    let f = k.file("web.yaml", &deployment("web", 1, "", "1"));
+    k.ok(&["apply", "-f", &f]);
+    rollout_done(&k, "web");
+    let text = k.ok(&["get", "--raw", "/metrics"]);
+    assert!(text.contains("# TYPE workqueue_depth gauge"), "{text}");
+    assert!(
+        text.contains("workqueue_adds_total{name=\"deployment\"}"),
+        "{text}"
+    );
+}
