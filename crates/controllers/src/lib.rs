@@ -173,7 +173,7 @@ pub async fn run(
     tasks.spawn(ns_informer.run());
     tasks.spawn(sa_informer.run());
     let lifecycle = node_lifecycle::run(client.clone(), config, shutdown.clone());
-    let collector = gc::run(client, &metrics, shutdown.clone());
+    let collector = gc::run(client, metrics.clone(), shutdown.clone());
     let result = tokio::select! {
         r = lifecycle => r.map_err(Error::from),
         r = collector => r.map_err(Error::from),

@@ -31,13 +31,13 @@ type MetaEvent = Result<watcher::Event<PartialObjectMeta<DynamicObject>>, watche
 /// retry with backoff too. Returns an error only if the watches end.
 pub async fn run(
     client: Client,
-    metrics: &Metrics,
+    metrics: Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), Error> {
     let resources = watched_resources();
     let collector = Collector {
         graph: Mutex::new(Graph::new()),
-        queue: WorkQueue::new("garbage_collector", metrics),
+        queue: WorkQueue::new("garbage_collector", &metrics),
         writes: Writes::new(client.clone()),
     };
     let (synced, on_sync) = oneshot::channel();
