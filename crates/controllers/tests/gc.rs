@@ -42,7 +42,11 @@ impl Cluster {
         let client = Client::try_from(config)?;
         let configmaps = Api::<ConfigMap>::namespaced(client.clone(), "default");
         setup(configmaps.clone()).await?;
-        let gc = tokio::spawn(controllers::gc::run(client, Default::default(), shutdown.clone()));
+        let gc = tokio::spawn(controllers::gc::run(
+            client,
+            Default::default(),
+            shutdown.clone(),
+        ));
         Ok(Self {
             configmaps,
             shutdown,
