@@ -149,14 +149,14 @@ pub async fn run(
     service_accounts.watch(&mut ns_informer, &mut sa_informer);
 
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(replica_sets.run(WORKERS, shutdown.clone()));
-    tasks.spawn(rollouts.run(WORKERS, shutdown.clone()));
-    tasks.spawn(daemons.run(2, shutdown.clone()));
-    tasks.spawn(endpoint_sync.run(WORKERS, shutdown.clone()));
-    tasks.spawn(disruption.run(1, shutdown.clone()));
-    tasks.spawn(job_sync.run(WORKERS, shutdown.clone()));
-    tasks.spawn(cron.run(WORKERS, shutdown.clone()));
-    tasks.spawn(service_accounts.run(1, shutdown.clone()));
+    tasks.spawn(runtime::serve(replica_sets, WORKERS, shutdown.clone()));
+    tasks.spawn(runtime::serve(rollouts, WORKERS, shutdown.clone()));
+    tasks.spawn(runtime::serve(daemons, 2, shutdown.clone()));
+    tasks.spawn(runtime::serve(endpoint_sync, WORKERS, shutdown.clone()));
+    tasks.spawn(runtime::serve(disruption, 1, shutdown.clone()));
+    tasks.spawn(runtime::serve(job_sync, WORKERS, shutdown.clone()));
+    tasks.spawn(runtime::serve(cron, WORKERS, shutdown.clone()));
+    tasks.spawn(runtime::serve(service_accounts, 1, shutdown.clone()));
     tasks.spawn(podgc::run(c.clone(), pods, nodes, shutdown.clone()));
     // informers start once every handler is registered
     tasks.spawn(pod_informer.run());

@@ -6,15 +6,13 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::PostParams;
 use kube::{Api, Client, ResourceExt};
-use tokio_util::sync::CancellationToken;
 
 use crate::runtime::{
-    Action, Cache, Informer, Key, Metrics, SyncError, WorkQueue, run_workers, status_code,
+    Action, Cache, Informer, Key, Metrics, Reconciler, SyncError, WorkQueue, status_code,
 };
 
 /// The account every namespace gets.
 pub const DEFAULT: &str = "default";
-const NAME: &str = "serviceaccount-controller";
 
 /// The ServiceAccount controller; its queue holds namespace names.
 #[derive(Clone)]
@@ -63,20 +61,7 @@ impl Controller {
         });
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.namespaces.synced().await && self.accounts.synced().await) {
-            return;
-        }
-        let queue = self.queue.clone();
-        run_workers(NAME, queue, workers, shutdown, move |ns| {
-            let this = self.clone();
-            async move { this.sync(&ns).await }
-        })
-        .await;
-    }
-
-    async fn sync(&self, ns: &str) -> Result<Action, SyncError> {
+    async fn sync_key(&self, ns: &str) -> Result<Action, SyncError> {
         let Some(namespace) = self.namespaces.get(ns) else {
             return Ok(Action::AwaitChange);
         };
@@ -102,5 +87,21 @@ impl Controller {
                 "creating the default serviceaccount in {ns}"
             ))(e)),
         }
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "serviceaccount-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.namespaces.synced().await && self.accounts.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_key(&key).await
     }
 }

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 /// Kubernetes' cap on `status.disruptedPods` before evictions are refused.
 const MAX_DISRUPTED_PODS: usize = 2000;
-/// Attempts at the budget's compare-and-swap before giving up.
+/// Attempts at a compare-and-swap (the budget's, or the delete of a pod
+/// that changed meanwhile) before giving up.
 const ATTEMPTS: usize = 20;
 const TOO_MANY: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
 
@@ -34,15 +35,25 @@ pub async fn evict(
     }
     let mut opts = DeleteOptions::from_request(eviction.get("deleteOptions"), &Query::default())?;
     opts.dry_run |= dry_run;
-    let pod = super::get(api, info, ns, name).await?;
-    if can_ignore_budget(&pod) {
-        let mut opts = opts.clone();
-        if enforce_resource_version(&pod) && opts.precondition_rv.is_none() {
-            opts.precondition_rv = meta_str(&pod, "resourceVersion").map(str::to_string);
+    // as `EvictionsRetry`: a pod that changed between the read and the
+    // delete is read again, unless the caller pinned its resourceVersion
+    let caller_pinned = opts.precondition_rv.is_some();
+    let mut attempt = 0;
+    let pod = loop {
+        attempt += 1;
+        let pod = super::get(api, info, ns, name).await?;
+        if !can_ignore_budget(&pod) {
+            break pod;
         }
-        delete_with_condition(api, info, ns, name, opts).await?;
-        return Ok(success());
-    }
+        let mut direct = opts.clone();
+        if enforce_resource_version(&pod) && !caller_pinned {
+            direct.precondition_rv = meta_str(&pod, "resourceVersion").map(str::to_string);
+        }
+        match delete_with_condition(api, info, ns, name, direct).await {
+            Err(ApiError::Conflict { .. }) if !caller_pinned && attempt < ATTEMPTS => continue,
+            other => return other.map(|()| success()),
+        }
+    };
     let namespace = ns.unwrap_or("");
     let pdbs = budgets_of(api, namespace, &pod).await?;
     if pdbs.len() > 1 {

@@ -7,17 +7,13 @@ use std::sync::Arc;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, PostParams, Preconditions};
-use kube::{Api, Client, ResourceExt};
-use tokio_util::sync::CancellationToken;
+use kube::{Api, Client};
 
 use super::{CronPlan, CronSnapshot, plan, record_created};
 use crate::runtime::{
-    Action, Cache, Events, Informer, Key, Metrics, SyncError, WorkQueue, controller_key, key_of,
-    run_workers, split_key, status_code,
+    Action, Cache, Events, Informer, Key, Metrics, Reconciler, SyncError, WorkQueue,
+    controller_key, key_of, replace_status, split_key, status_code,
 };
-
-/// The name events are reported under.
-const NAME: &str = "cronjob-controller";
 
 /// The CronJob controller.
 #[derive(Clone)]
@@ -38,7 +34,7 @@ impl Controller {
         metrics: &Metrics,
     ) -> Self {
         Self {
-            events: Events::new(client.clone(), NAME),
+            events: Events::new(client.clone(), <Self as Reconciler>::NAME),
             client,
             cron_jobs,
             jobs,
@@ -66,20 +62,7 @@ impl Controller {
         });
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.cron_jobs.synced().await && self.jobs.synced().await) {
-            return;
-        }
-        let queue = self.queue.clone();
-        run_workers(NAME, queue, workers, shutdown, move |key| {
-            let this = self.clone();
-            async move { this.sync(&key).await }
-        })
-        .await;
-    }
-
-    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+    async fn sync_key(&self, key: &str) -> Result<Action, SyncError> {
         let Some(cj) = self.cron_jobs.get(key) else {
             return Ok(Action::AwaitChange);
         };
@@ -143,14 +126,24 @@ impl Controller {
         }
         if let Some(status) = status {
             let api: Api<CronJob> = Api::namespaced(self.client.clone(), ns);
-            let mut updated = cj.clone();
-            updated.status = Some(status);
-            api.replace_status(&cj.name_any(), &pp, &updated)
-                .await
-                .map_err(SyncError::api(format!(
-                    "updating the status of cronjob {key}"
-                )))?;
+            replace_status(&api, cj, |c| c.status = Some(status)).await?;
         }
         Ok(Action::requeue_if(plan.requeue_after))
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "cronjob-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.cron_jobs.synced().await && self.jobs.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_key(&key).await
     }
 }

@@ -7,18 +7,13 @@ use std::sync::Arc;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, PostParams, Preconditions};
-use kube::{Api, Client, ResourceExt};
-use tokio_util::sync::CancellationToken;
+use kube::{Api, Client};
 
 use super::{DsPlan, DsSnapshot, plan};
 use crate::runtime::{
-    Action, Cache, Events, Expectations, Informer, Key, Metrics, SyncError, WorkQueue,
-    controller_key, key_of, run_workers, split_key, status_code,
+    Action, Cache, Events, Expectations, Informer, Key, Metrics, PodWrites, Reconciler, SyncError,
+    WorkQueue, key_of, replace_status, split_key, track_owned_pods,
 };
-
-/// The name events are reported under.
-const NAME: &str = "daemonset-controller";
 
 /// The DaemonSet controller.
 #[derive(Clone)]
@@ -42,7 +37,7 @@ impl Controller {
         metrics: &Metrics,
     ) -> Self {
         Self {
-            events: Events::new(client.clone(), NAME),
+            events: Events::new(client.clone(), <Self as Reconciler>::NAME),
             client,
             sets,
             nodes,
@@ -87,52 +82,14 @@ impl Controller {
                 }
             }
         });
-        let (queue, expectations) = (self.queue.clone(), self.expectations.clone());
-        pod_informer.on_change(move |old, new| {
-            let owner = |p: &Pod| controller_key(&p.metadata, "DaemonSet");
-            if let (None, Some(pod)) = (old, new)
-                && let Some(key) = owner(pod)
-            {
-                expectations.creation_observed(&key);
-            }
-            let deleted = match (old, new) {
-                (Some(p), None) => Some(p),
-                (Some(a), Some(b))
-                    if a.metadata.deletion_timestamp.is_none()
-                        && b.metadata.deletion_timestamp.is_some() =>
-                {
-                    Some(b)
-                }
-                _ => None,
-            };
-            if let Some(pod) = deleted
-                && let Some(key) = owner(pod)
-            {
-                expectations.deletion_observed(&key, &pod.uid().unwrap_or_default());
-            }
-            for key in [old.and_then(owner), new.and_then(owner)]
-                .into_iter()
-                .flatten()
-            {
-                queue.add(key);
-            }
-        });
+        pod_informer.on_change(track_owned_pods(
+            "DaemonSet",
+            self.queue.clone(),
+            self.expectations.clone(),
+        ));
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.sets.synced().await && self.nodes.synced().await && self.pods.synced().await) {
-            return;
-        }
-        let queue = self.queue.clone();
-        run_workers(NAME, queue, workers, shutdown, move |key| {
-            let this = self.clone();
-            async move { this.sync(&key).await }
-        })
-        .await;
-    }
-
-    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+    async fn sync_set(&self, key: &str) -> Result<Action, SyncError> {
         let Some(ds) = self.sets.get(key) else {
             self.expectations.forget(key);
             return Ok(Action::AwaitChange);
@@ -161,76 +118,35 @@ impl Controller {
                 .record(ds, e.warning, e.reason, e.message.clone());
         }
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
-        let pp = PostParams::default();
-        self.expectations.expect(
+        // the plan words the deletes itself
+        let writes = PodWrites {
+            api: &pods,
+            expectations: &self.expectations,
             key,
-            plan.create.len(),
-            plan.delete.iter().map(|p| p.uid.clone()),
-        );
-        for p in &plan.delete {
-            let dp = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: Some(p.uid.clone()),
-                    resource_version: None,
-                }),
-                ..DeleteParams::default()
-            };
-            if let Err(e) = pods.delete(&p.name, &dp).await {
-                self.expectations.deletion_observed(key, &p.uid);
-                if status_code(&e) != Some(404) {
-                    self.events
-                        .record(ds, true, "FailedDelete", format!("Error deleting: {e}"));
-                }
-            }
-        }
-        let (mut done, mut batch) = (0, 1);
-        while done < plan.create.len() {
-            let end = (done + batch).min(plan.create.len());
-            let results = futures::future::join_all(
-                plan.create[done..end].iter().map(|p| pods.create(&pp, p)),
-            )
-            .await;
-            let mut failed = false;
-            for r in results {
-                match r {
-                    Ok(pod) => self.events.record(
-                        ds,
-                        false,
-                        "SuccessfulCreate",
-                        format!("Created pod: {}", pod.name_any()),
-                    ),
-                    Err(e) => {
-                        self.expectations.creation_observed(key);
-                        self.events.record(
-                            ds,
-                            true,
-                            "FailedCreate",
-                            format!("Error creating: {e}"),
-                        );
-                        failed = true;
-                    }
-                }
-            }
-            done = end;
-            if failed {
-                for _ in done..plan.create.len() {
-                    self.expectations.creation_observed(key);
-                }
-                break;
-            }
-            batch *= 2;
-        }
+            events: &self.events,
+        };
+        writes.apply(ds, &plan.create, &plan.delete).await;
         if let Some(status) = plan.status {
             let api: Api<DaemonSet> = Api::namespaced(self.client.clone(), ns);
-            let mut updated = ds.clone();
-            updated.status = Some(status);
-            api.replace_status(&ds.name_any(), &pp, &updated)
-                .await
-                .map_err(SyncError::api(format!(
-                    "updating the status of daemonset {key}"
-                )))?;
+            replace_status(&api, ds, |d| d.status = Some(status)).await?;
         }
         Ok(Action::requeue_if(plan.requeue_after))
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "daemonset-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.sets.synced().await && self.nodes.synced().await && self.pods.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_set(&key).await
     }
 }
 

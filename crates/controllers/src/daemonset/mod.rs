@@ -90,14 +90,7 @@ pub struct DsSnapshot<'a> {
     pub now: Timestamp,
 }
 
-/// A pod to delete, by name and uid (use the uid as a delete precondition).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PodRef {
-    /// The pod's name.
-    pub name: String,
-    /// The pod's uid.
-    pub uid: String,
-}
+pub use crate::pods::PodRef;
 
 /// An event about the DaemonSet.
 #[derive(Debug, Clone, PartialEq, Eq)]

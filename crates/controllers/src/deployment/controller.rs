@@ -12,17 +12,13 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::{Plan, Snapshot, Write, collision_status, plan};
 use crate::pods;
 use crate::runtime::{
-    Action, Cache, Events, Informer, Key, Metrics, SyncError, WorkQueue, claim::claim,
-    controller_key, enqueue_selecting, key_of, owner_ref, split_key, status_code,
+    Action, Cache, Events, Informer, Key, Metrics, Reconciler, SyncError, WorkQueue, claim::claim,
+    controller_key, enqueue_selecting, key_of, owner_ref, replace_status, split_key, status_code,
 };
-
-/// The name events are reported under.
-const NAME: &str = "deployment-controller";
 
 /// The Deployment controller.
 #[derive(Clone)]
@@ -45,7 +41,7 @@ impl Controller {
         metrics: &Metrics,
     ) -> Self {
         Self {
-            events: Events::new(client.clone(), NAME),
+            events: Events::new(client.clone(), <Self as Reconciler>::NAME),
             client,
             deployments,
             sets,
@@ -107,24 +103,8 @@ impl Controller {
         });
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.deployments.synced().await
-            && self.sets.synced().await
-            && self.pods.synced().await)
-        {
-            return;
-        }
-        let queue = self.queue.clone();
-        crate::runtime::run_workers(NAME, queue, workers, shutdown, move |key| {
-            let this = self.clone();
-            async move { this.sync(&key).await }
-        })
-        .await;
-    }
-
     /// One sync of the Deployment `key`.
-    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+    async fn sync_key(&self, key: &str) -> Result<Action, SyncError> {
         let Some(d) = self.deployments.get(key) else {
             return Ok(Action::AwaitChange);
         };
@@ -183,7 +163,7 @@ impl Controller {
                 Write::Create(rs) => match sets_api.create(&pp, rs).await {
                     Ok(_) => {}
                     Err(e) if status_code(&e) == Some(409) => {
-                        return self.collided(key, d, sets_api, &rs.name_any()).await;
+                        return self.collided(d, sets_api, &rs.name_any()).await;
                     }
                     Err(e) => {
                         self.events.record(
@@ -236,13 +216,7 @@ impl Controller {
             d.metadata.namespace.as_deref().unwrap_or_default(),
         );
         if let Some(status) = plan.status {
-            let mut updated = d.clone();
-            updated.status = Some(status);
-            api.replace_status(&d.name_any(), &pp, &updated)
-                .await
-                .map_err(SyncError::api(format!(
-                    "updating the status of deployment {key}"
-                )))?;
+            replace_status(&api, d, |d| d.status = Some(status)).await?;
         }
         if let Some(annotations) = plan.deployment_annotations {
             let patch = json!({"metadata": {"annotations": annotation_patch(d.metadata.annotations.as_ref(), &annotations)}});
@@ -258,13 +232,28 @@ impl Controller {
     }
 }
 
+impl Reconciler for Controller {
+    const NAME: &'static str = "deployment-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.deployments.synced().await && self.sets.synced().await && self.pods.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_key(&key).await
+    }
+}
+
 impl Controller {
     /// Creating the new ReplicaSet found one of that name: ours (the cache
     /// lags; wait for it) or another's (a hash collision: bump
     /// `collisionCount`, which changes the hash, and sync again).
     async fn collided(
         &self,
-        key: &str,
         d: &Deployment,
         sets_api: &Api<ReplicaSet>,
         name: &str,
@@ -277,17 +266,12 @@ impl Controller {
         if existing.is_some_and(|rs| pods::controlled_by(&rs.metadata, uid)) {
             return Ok(Action::AwaitChange);
         }
-        let mut updated = d.clone();
-        updated.status = Some(collision_status(d));
         let api: Api<Deployment> = Api::namespaced(
             self.client.clone(),
             d.metadata.namespace.as_deref().unwrap_or_default(),
         );
-        api.replace_status(&d.name_any(), &PostParams::default(), &updated)
-            .await
-            .map_err(SyncError::api(format!(
-                "updating the collision count of deployment {key}"
-            )))?;
+        let status = collision_status(d);
+        replace_status(&api, d, |d| d.status = Some(status)).await?;
         Ok(Action::AwaitChange)
     }
 }

@@ -9,18 +9,14 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::PostParams;
-use kube::{Api, Client, ResourceExt};
-use tokio_util::sync::CancellationToken;
+use kube::{Api, Client};
 
 use super::{needs_expected_scale, plan, selects_pod};
 use crate::pods;
 use crate::runtime::{
-    Action, Cache, Events, Informer, Key, Metrics, SyncError, WorkQueue, key_of, run_workers,
-    split_key,
+    Action, Cache, Events, Informer, Key, Metrics, Reconciler, SyncError, WorkQueue, key_of,
+    replace_status, split_key,
 };
-
-const NAME: &str = "disruption-controller";
 
 /// The disruption controller.
 #[derive(Clone)]
@@ -45,7 +41,7 @@ impl Controller {
         metrics: &Metrics,
     ) -> Self {
         Self {
-            events: Events::new(client.clone(), NAME),
+            events: Events::new(client.clone(), <Self as Reconciler>::NAME),
             client,
             budgets,
             pods,
@@ -81,24 +77,7 @@ impl Controller {
         });
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.budgets.synced().await
-            && self.pods.synced().await
-            && self.sets.synced().await
-            && self.deployments.synced().await)
-        {
-            return;
-        }
-        let queue = self.queue.clone();
-        run_workers(NAME, queue, workers, shutdown, move |key| {
-            let this = self.clone();
-            async move { this.sync(&key).await }
-        })
-        .await;
-    }
-
-    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+    async fn sync_key(&self, key: &str) -> Result<Action, SyncError> {
         let Some(pdb) = self.budgets.get(key) else {
             return Ok(Action::AwaitChange);
         };
@@ -120,13 +99,7 @@ impl Controller {
         let status = plan.status;
         if pdb.status.as_ref() != Some(&status) {
             let api: Api<PodDisruptionBudget> = Api::namespaced(self.client.clone(), ns);
-            let mut updated = (*pdb).clone();
-            updated.status = Some(status);
-            api.replace_status(&pdb.name_any(), &PostParams::default(), &updated)
-                .await
-                .map_err(SyncError::api(format!(
-                    "updating the status of poddisruptionbudget {key}"
-                )))?;
+            replace_status(&api, pdb.as_ref(), |p| p.status = Some(status)).await?;
         }
         // entries of disruptedPods expire: look again then
         Ok(Action::requeue_if(plan.requeue_after))
@@ -160,5 +133,24 @@ impl Controller {
             scales.insert(uid, replicas);
         }
         Some(scales.values().sum())
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "disruption-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.budgets.synced().await
+            && self.pods.synced().await
+            && self.sets.synced().await
+            && self.deployments.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_key(&key).await
     }
 }

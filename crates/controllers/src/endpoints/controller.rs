@@ -8,16 +8,14 @@ use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client, ResourceExt};
-use tokio_util::sync::CancellationToken;
 
 use super::{desired_endpoints, endpoints_equal, plan_slices};
 use crate::pods;
 use crate::runtime::{
-    Action, Cache, Informer, Key, Metrics, SyncError, WorkQueue, key_of, run_workers, split_key,
+    Action, Cache, Informer, Key, Metrics, Reconciler, SyncError, WorkQueue, key_of, split_key,
     status_code,
 };
 
-const NAME: &str = "endpoint-controller";
 /// The label tying a slice to its service.
 const SERVICE_NAME: &str = "kubernetes.io/service-name";
 
@@ -97,24 +95,7 @@ impl Controller {
         });
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.services.synced().await
-            && self.pods.synced().await
-            && self.endpoints.synced().await
-            && self.slices.synced().await)
-        {
-            return;
-        }
-        let queue = self.queue.clone();
-        run_workers(NAME, queue, workers, shutdown, move |key| {
-            let this = self.clone();
-            async move { this.sync(&key).await }
-        })
-        .await;
-    }
-
-    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+    async fn sync_key(&self, key: &str) -> Result<Action, SyncError> {
         let (ns, name) = split_key(key);
         let ns = ns.unwrap_or_default();
         // a deleted service takes its Endpoints along (the slices go with
@@ -208,5 +189,24 @@ impl Controller {
             }
         }
         Ok(())
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "endpoint-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.services.synced().await
+            && self.pods.synced().await
+            && self.endpoints.synced().await
+            && self.slices.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_key(&key).await
     }
 }

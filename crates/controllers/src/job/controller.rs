@@ -9,19 +9,16 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use super::{JobPlan, JobSnapshot, TtlDecision, plan, ttl_expired};
 use crate::runtime::{
-    Action, Cache, Events, Expectations, Informer, Key, Metrics, SyncError, WorkQueue,
-    controller_key, key_of, run_workers, split_key, status_code,
+    Action, Cache, Events, Expectations, Informer, Key, Metrics, PodWrites, Reconciler, SyncError,
+    WorkQueue, key_of, replace_status, split_key, status_code, track_owned_pods,
 };
 
-/// The name events are reported under.
-const NAME: &str = "job-controller";
 /// The finalizer that keeps a finished pod until the Job counted it.
 const TRACKING: &str = "batch.kubernetes.io/job-tracking";
 
@@ -40,7 +37,7 @@ impl Controller {
     /// A controller reading these caches; `watch` hooks it to the informers.
     pub fn new(client: Client, jobs: Cache<Job>, pods: Cache<Pod>, metrics: &Metrics) -> Self {
         Self {
-            events: Events::new(client.clone(), NAME),
+            events: Events::new(client.clone(), <Self as Reconciler>::NAME),
             client,
             jobs,
             pods,
@@ -60,49 +57,14 @@ impl Controller {
                 queue.add(key_of(job));
             }
         });
-        let (queue, expectations) = (self.queue.clone(), self.expectations.clone());
-        pod_informer.on_change(move |old, new| {
-            let owner = |p: &Pod| controller_key(&p.metadata, "Job");
-            if let (None, Some(pod)) = (old, new)
-                && let Some(key) = owner(pod)
-            {
-                expectations.creation_observed(&key);
-            }
-            if let (Some(pod), None) = (old, new)
-                && let Some(key) = owner(pod)
-            {
-                expectations.deletion_observed(&key, &pod.uid().unwrap_or_default());
-            }
-            if let (Some(before), Some(pod)) = (old, new)
-                && before.metadata.deletion_timestamp.is_none()
-                && pod.metadata.deletion_timestamp.is_some()
-                && let Some(key) = owner(pod)
-            {
-                expectations.deletion_observed(&key, &pod.uid().unwrap_or_default());
-            }
-            for key in [old.and_then(owner), new.and_then(owner)]
-                .into_iter()
-                .flatten()
-            {
-                queue.add(key);
-            }
-        });
+        pod_informer.on_change(track_owned_pods(
+            "Job",
+            self.queue.clone(),
+            self.expectations.clone(),
+        ));
     }
 
-    /// Runs `workers` syncs at a time until `shutdown`.
-    pub async fn run(self, workers: usize, shutdown: CancellationToken) {
-        if !(self.jobs.synced().await && self.pods.synced().await) {
-            return;
-        }
-        let queue = self.queue.clone();
-        run_workers(NAME, queue, workers, shutdown, move |key| {
-            let this = self.clone();
-            async move { this.sync(&key).await }
-        })
-        .await;
-    }
-
-    async fn sync(&self, key: &str) -> Result<Action, SyncError> {
+    async fn sync_job(&self, key: &str) -> Result<Action, SyncError> {
         let Some(job) = self.jobs.get(key) else {
             self.expectations.forget(key);
             return Ok(Action::AwaitChange);
@@ -175,14 +137,9 @@ impl Controller {
             self.events
                 .record(job, e.warning, e.reason, e.message.clone());
         }
-        let pp = PostParams::default();
         if let Some(status) = plan.status {
             let api: Api<Job> = Api::namespaced(self.client.clone(), ns);
-            let mut updated = job.clone();
-            updated.status = Some(status);
-            api.replace_status(&job.name_any(), &pp, &updated)
-                .await
-                .map_err(SyncError::api(format!("updating the status of job {key}")))?;
+            replace_status(&api, job, |j| j.status = Some(status)).await?;
         }
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         for p in &plan.remove_finalizer {
@@ -206,52 +163,30 @@ impl Controller {
                 }
             }
         }
-        if !plan.delete.is_empty() {
-            self.expectations
-                .expect(key, 0, plan.delete.iter().map(|p| p.uid.clone()));
-            for p in &plan.delete {
-                let dp = DeleteParams {
-                    preconditions: Some(Preconditions {
-                        uid: Some(p.uid.clone()),
-                        resource_version: None,
-                    }),
-                    ..DeleteParams::background()
-                };
-                match pods.delete(&p.name, &dp).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        self.expectations.deletion_observed(key, &p.uid);
-                        if status_code(&e) != Some(404) {
-                            return Err(SyncError::api(format!("deleting pod {}", p.name))(e));
-                        }
-                    }
-                }
-            }
-        }
-        if !plan.create.is_empty() {
-            self.expectations.expect(key, plan.create.len(), []);
-            let results =
-                futures::future::join_all(plan.create.iter().map(|p| pods.create(&pp, p))).await;
-            for r in results {
-                match r {
-                    Ok(pod) => self.events.record(
-                        job,
-                        false,
-                        "SuccessfulCreate",
-                        format!("Created pod: {}", pod.name_any()),
-                    ),
-                    Err(e) => {
-                        self.expectations.creation_observed(key);
-                        self.events.record(
-                            job,
-                            true,
-                            "FailedCreate",
-                            format!("Error creating: {e}"),
-                        );
-                    }
-                }
-            }
-        }
+        // the plan words the deletes itself
+        let writes = PodWrites {
+            api: &pods,
+            expectations: &self.expectations,
+            key,
+            events: &self.events,
+        };
+        writes.apply(job, &plan.create, &plan.delete).await;
         Ok(Action::requeue_if(plan.requeue_after))
+    }
+}
+
+impl Reconciler for Controller {
+    const NAME: &'static str = "job-controller";
+
+    fn queue(&self) -> &WorkQueue<Key> {
+        &self.queue
+    }
+
+    async fn synced(&self) -> bool {
+        self.jobs.synced().await && self.pods.synced().await
+    }
+
+    async fn sync(&self, key: Key) -> Result<Action, SyncError> {
+        self.sync_job(&key).await
     }
 }

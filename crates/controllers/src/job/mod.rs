@@ -129,24 +129,7 @@ pub struct JobSnapshot<'a> {
     pub now: Timestamp,
 }
 
-/// A pod by name and uid (the uid as a delete precondition).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PodRef {
-    /// The pod's name.
-    pub name: String,
-    /// The pod's uid.
-    pub uid: String,
-}
-
-impl PodRef {
-    /// The reference to `pod`.
-    pub fn of(pod: &Pod) -> PodRef {
-        PodRef {
-            name: pod.metadata.name.clone().unwrap_or_default(),
-            uid: pod.metadata.uid.clone().unwrap_or_default(),
-        }
-    }
-}
+pub use crate::pods::PodRef;
 
 /// An event to record on the Job.
 #[derive(Debug, Clone, PartialEq, Eq)]

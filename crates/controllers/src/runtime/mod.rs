@@ -13,12 +13,14 @@ pub mod events;
 pub mod expectations;
 pub mod informer;
 pub mod metrics;
+pub mod pod_writes;
 pub mod queue;
 
 pub use events::Events;
 pub use expectations::Expectations;
 pub use informer::{Cache, Informer, Key, key_of, split_key};
 pub use metrics::Metrics;
+pub use pod_writes::PodWrites;
 pub use queue::WorkQueue;
 
 use std::future::Future;
@@ -69,6 +71,109 @@ pub fn status_code(e: &kube::Error) -> Option<u16> {
     match e {
         kube::Error::Api(s) => Some(s.code),
         _ => None,
+    }
+}
+
+/// A controller run by [`serve`]: a queue of keys and a sync per key.
+pub trait Reconciler: Clone + Send + Sync + 'static {
+    /// The controller's name in logs (`replicaset-controller`).
+    const NAME: &'static str;
+    /// The queue its informers fill.
+    fn queue(&self) -> &WorkQueue<Key>;
+    /// Waits for the caches it reads; false if one will never be ready.
+    fn synced(&self) -> impl Future<Output = bool> + Send;
+    /// One sync of `key`.
+    fn sync(&self, key: Key) -> impl Future<Output = Result<Action, SyncError>> + Send;
+}
+
+/// Runs `reconciler` once its caches are synced: `workers` syncs at a
+/// time until `shutdown`.
+pub async fn serve<R: Reconciler>(reconciler: R, workers: usize, shutdown: CancellationToken) {
+    if !reconciler.synced().await {
+        return;
+    }
+    let queue = reconciler.queue().clone();
+    run_workers(R::NAME, queue, workers, shutdown, move |key| {
+        let r = reconciler.clone();
+        async move { r.sync(key).await }
+    })
+    .await;
+}
+
+/// Replaces the status of `obj` (as `set` changes it) through the status
+/// subresource; the write carries `obj`'s resourceVersion, so a stale
+/// status conflicts instead of overwriting a newer one.
+pub async fn replace_status<K>(
+    api: &kube::Api<K>,
+    obj: &K,
+    set: impl FnOnce(&mut K),
+) -> Result<(), SyncError>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let mut updated = obj.clone();
+    set(&mut updated);
+    let name = obj.meta().name.clone().unwrap_or_default();
+    api.replace_status(&name, &kube::api::PostParams::default(), &updated)
+        .await
+        .map(|_| ())
+        .map_err(SyncError::api(format!(
+            "updating the status of {} {name}",
+            K::kind(&()).to_lowercase()
+        )))
+}
+
+/// A pod handler for a controller that creates pods of owner kind `kind`
+/// under expectations: creations and deletions count against the owner's
+/// expectations, and the owner a pod had before and after a change is
+/// queued.
+pub fn track_owned_pods(
+    kind: &'static str,
+    queue: WorkQueue<Key>,
+    expectations: Expectations,
+) -> impl Fn(Option<&k8s_openapi::api::core::v1::Pod>, Option<&k8s_openapi::api::core::v1::Pod>)
++ Send
++ Sync
++ 'static {
+    move |old, new| {
+        let owner = |p: &k8s_openapi::api::core::v1::Pod| controller_key(&p.metadata, kind);
+        let uid = |p: &k8s_openapi::api::core::v1::Pod| p.metadata.uid.clone().unwrap_or_default();
+        match (old, new) {
+            (None, Some(pod)) => {
+                if let Some(key) = owner(pod) {
+                    if pod.metadata.deletion_timestamp.is_some() {
+                        expectations.deletion_observed(&key, &uid(pod));
+                    } else {
+                        expectations.creation_observed(&key);
+                    }
+                }
+            }
+            (Some(before), Some(pod)) => {
+                if before.metadata.deletion_timestamp.is_none()
+                    && pod.metadata.deletion_timestamp.is_some()
+                    && let Some(key) = owner(pod)
+                {
+                    expectations.deletion_observed(&key, &uid(pod));
+                }
+            }
+            (Some(pod), None) => {
+                if let Some(key) = owner(pod) {
+                    expectations.deletion_observed(&key, &uid(pod));
+                }
+            }
+            (None, None) => {}
+        }
+        let (was, is) = (old.and_then(owner), new.and_then(owner));
+        if let Some(k) = was.filter(|w| Some(w) != is.as_ref()) {
+            queue.add(k);
+        }
+        if let Some(k) = is {
+            queue.add(k);
+        }
     }
 }
 
