@@ -82,36 +82,18 @@ fn should_delete_dependents(policy: GcPolicy, finalizers: &[Value], opts: &Delet
 /// stay as they are: both GC finalizers removed, then the one the request,
 /// the object or the kind asks for appended.
 pub fn gc_finalizers(info: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> Option<Vec<Value>> {
-    let current: &[Value] = obj
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let current = finalizers_of(obj);
     let policy = default_policy(info);
     let orphan = should_orphan(policy, current, opts);
     let foreground = should_delete_dependents(policy, current, opts);
-    let mut out: Vec<Value> = current
-        .iter()
-        .filter(|f| !matches!(f.as_str(), Some(ORPHAN | FOREGROUND)))
-        .cloned()
-        .collect();
-    if orphan {
-        out.push(Value::from(ORPHAN));
-    }
-    if foreground {
-        out.push(Value::from(FOREGROUND));
-    }
+    let out = with_gc_finalizers(current, orphan, foreground);
     (name_set(current) != name_set(&out)).then_some(out)
 }
 
 /// A namespace's GC finalizers on its first delete (the namespace registry's
 /// own rules: `orphanDependents: false` asks for the foreground).
 pub fn namespace_finalizers(obj: &Value, opts: &DeleteOptions) -> Option<Vec<Value>> {
-    let current: &[Value] = obj
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let current = finalizers_of(obj);
     let has = |f: &str| names(current).any(|n| n == f);
     let (orphan, foreground) = match (opts.orphan_dependents, opts.propagation.as_deref()) {
         (Some(o), _) => (o, !o),
@@ -121,6 +103,18 @@ pub fn namespace_finalizers(obj: &Value, opts: &DeleteOptions) -> Option<Vec<Val
     if orphan == has(ORPHAN) && foreground == has(FOREGROUND) {
         return None;
     }
+    Some(with_gc_finalizers(current, orphan, foreground))
+}
+
+fn finalizers_of(obj: &Value) -> &[Value] {
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// `current` with both GC finalizers taken out, then the asked ones appended.
+fn with_gc_finalizers(current: &[Value], orphan: bool, foreground: bool) -> Vec<Value> {
     let mut out: Vec<Value> = current
         .iter()
         .filter(|f| !matches!(f.as_str(), Some(ORPHAN | FOREGROUND)))
@@ -132,7 +126,7 @@ pub fn namespace_finalizers(obj: &Value, opts: &DeleteOptions) -> Option<Vec<Val
     if foreground {
         out.push(Value::from(FOREGROUND));
     }
-    Some(out)
+    out
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use api::ResourceInfo;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
 use kube::runtime::{WatchStreamExt, watcher};
 use std::collections::HashSet;
@@ -94,13 +94,7 @@ impl Collector {
         synced: oneshot::Sender<()>,
     ) -> Error {
         let streams = resources.iter().enumerate().map(|(i, info)| {
-            let resource = ApiResource {
-                group: info.group.into(),
-                version: info.version.into(),
-                api_version: info.api_version(),
-                kind: info.kind.into(),
-                plural: info.plural.into(),
-            };
+            let resource = super::writes::api_resource(info);
             let api = Api::<PartialObjectMeta<DynamicObject>>::all_with(client.clone(), &resource);
             let stream: BoxStream<'static, (usize, MetaEvent)> =
                 watcher::watcher(api, watcher::Config::default())

@@ -38,13 +38,7 @@ impl Writes {
                 kind: identity.kind.clone(),
             }
         })?;
-        let resource = ApiResource {
-            group: info.group.into(),
-            version: info.version.into(),
-            api_version: info.api_version(),
-            kind: info.kind.into(),
-            plural: info.plural.into(),
-        };
+        let resource = api_resource(info);
         Ok(match (info.namespaced, identity.namespace.as_deref()) {
             (false, _) => Some(Api::all_with(self.client.clone(), &resource)),
             (true, Some(ns)) => Some(Api::namespaced_with(self.client.clone(), ns, &resource)),
@@ -269,4 +263,15 @@ pub(super) fn describe(identity: &Identity) -> String {
 
 fn api_error(what: String, source: kube::Error) -> Error {
     Error::Api { what, source }
+}
+
+/// The dynamic client's view of a served resource.
+pub(super) fn api_resource(info: &api::ResourceInfo) -> ApiResource {
+    ApiResource {
+        group: info.group.into(),
+        version: info.version.into(),
+        api_version: info.api_version(),
+        kind: info.kind.into(),
+        plural: info.plural.into(),
+    }
 }
