@@ -285,4 +285,26 @@ fn rolling_updates_keep_the_minimum_available_and_rollout_commands_work() {
         let p = web_pods(&k);
         p.len() == 2 && p.iter().all(|p| p.1 == v2)
     }));
+
+    // undo --to-revision: back to the revision of the first image's set
+    let sets = json(&k, &["get", "rs", "-l", "app=web"]);
+    let revision = sets["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|rs| rs["spec"]["template"]["spec"]["containers"][0]["image"] == v1.as_str())
+        .and_then(|rs| rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str())
+        .map(str::to_string)
+        .expect("a replica set of the first image");
+    k.ok(&[
+        "rollout",
+        "undo",
+        "deployment/web",
+        &format!("--to-revision={revision}"),
+    ]);
+    rollout_done(&k);
+    assert!(eventually(Duration::from_secs(30), || {
+        let p = web_pods(&k);
+        p.len() == 2 && p.iter().all(|p| p.1 == v1 && !p.3)
+    }));
 }
