@@ -211,6 +211,46 @@ pub enum StreamOpen {
     Ping { nonce: u64 },
     /// Container logs (raw log bytes follow on the stream after the reply).
     Logs(LogsRequest),
+    /// `kubectl exec` or `attach`: after the reply both directions carry
+    /// `link::channels` chunks (stdin and resize down, output and the exit
+    /// code up).
+    Exec(ExecRequest),
+    /// `kubectl port-forward` to one port: after the reply the stream is a
+    /// plain duplex byte stream to the pod's port.
+    PortForward(PortForwardRequest),
+}
+
+/// A `kubectl exec` (or `attach`, with no command) passed to the node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecRequest {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The command to run; empty for `attach`.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Whether the client sends standard input.
+    #[serde(default)]
+    pub stdin: bool,
+    /// Whether standard output is wanted.
+    #[serde(default)]
+    pub stdout: bool,
+    /// Whether standard error is wanted (never with a terminal).
+    #[serde(default)]
+    pub stderr: bool,
+    /// Whether the process gets a terminal (`-t`).
+    #[serde(default)]
+    pub tty: bool,
+}
+
+/// A `kubectl port-forward` connection to one port of a pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortForwardRequest {
+    pub namespace: String,
+    pub pod: String,
+    pub port: u16,
 }
 
 /// A `kubectl logs` request passed to the node.

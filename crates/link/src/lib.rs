@@ -5,9 +5,11 @@
 //! [`outbox`] tracks the agent's sequence-numbered status items and the hub's
 //! applied sequence, [`sync`] computes a node's delta since a revision and the
 //! live changes after it, [`backoff`] paces reconnects. [`transport`] is the
-//! thin quinn shell that moves frames over QUIC streams.
+//! thin quinn shell that moves frames over QUIC streams. [`channels`] frames
+//! an exec session's standard streams on a stream of its own.
 
 pub mod backoff;
+pub mod channels;
 pub mod frame;
 pub mod outbox;
 pub mod sync;
