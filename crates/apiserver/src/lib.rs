@@ -10,6 +10,7 @@ pub mod hub;
 pub mod join;
 mod logs;
 mod namespaces;
+mod node_streams;
 pub mod objects;
 pub mod openapi;
 mod openapi_routes;

@@ -9,7 +9,7 @@
 //! not started.
 
 use api::ResourceInfo;
-use api::link::{Down, LogsRequest, StreamOpen, StreamReply, Up};
+use api::link::{LogsRequest, StreamOpen};
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -89,12 +89,7 @@ pub async fn serve(
 ) -> ApiResult<Response> {
     let pod = objects::get(api, info, ns, name).await?;
     let container = container(&pod, name, query)?;
-    let node = api::meta::get_str(&pod, "spec.nodeName").unwrap_or_default();
-    if node.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "pod {name} does not have a host assigned"
-        )));
-    }
+    let node = crate::node_streams::node_of(&pod, name)?;
     let req = LogsRequest {
         namespace: ns.unwrap_or("default").to_owned(),
         pod: name.to_owned(),
@@ -114,35 +109,12 @@ pub async fn serve(
             "sinceTime: Invalid value: {t:?}: must be an RFC 3339 time"
         )));
     }
-    let conn = api.nodes.get(node).ok_or_else(|| {
-        ApiError::Unavailable(format!(
-            "node {node} is not connected to the control plane: its logs stay on the node and can be read once it reconnects"
-        ))
-    })?;
-    let link_err = |e: link::transport::TransportError| {
-        ApiError::Unavailable(format!("reading logs from node {node}: {e}"))
-    };
-    let (mut send, mut recv) = link::transport::open_bi(&conn).await.map_err(link_err)?;
-    send.send(&Down::Open(StreamOpen::Logs(req)))
-        .await
-        .map_err(link_err)?;
-    send.finish();
-    match recv.expect::<Up>().await.map_err(link_err)? {
-        Up::Reply(StreamReply::Streaming) => {}
-        Up::Reply(StreamReply::Failed(e)) if e.code == 404 => {
-            return Err(ApiError::BadRequest(e.message));
-        }
-        Up::Reply(StreamReply::Failed(e)) if e.code < 500 => {
-            return Err(ApiError::BadRequest(e.message));
-        }
-        Up::Reply(StreamReply::Failed(e)) => return Err(ApiError::Unavailable(e.message)),
-        other => {
-            return Err(ApiError::Internal(format!(
-                "node {node} answered a log request with {other:?}"
-            )));
-        }
-    }
-    let (first, raw) = recv.into_raw();
+    let crate::node_streams::NodeStream {
+        mut send,
+        first,
+        recv: raw,
+    } = crate::node_streams::open(api, node, "reading logs", StreamOpen::Logs(req)).await?;
+    let _ = send.finish();
     let rest = futures::stream::unfold(Some(raw), |raw| async move {
         let mut raw = raw?;
         match raw.read_chunk(64 * 1024, true).await {
