@@ -68,6 +68,25 @@ impl Net {
     }
 }
 
+/// The halves of a node's pod CIDR: the lower one for wasm pods (addresses
+/// on [`INTERFACE`]), the upper one for container pods (CNI's bridge and
+/// IPAM). A /24 gives each 125 pod addresses, more than a node's 110 pods.
+pub fn split_node_range(cidr: &str) -> Result<(String, String), PodNetError> {
+    let net = Net::parse(cidr)?;
+    if net.prefix >= 30 {
+        return Err(PodNetError::Cidr(
+            cidr.to_owned(),
+            "too small to share between wasm and container pods".into(),
+        ));
+    }
+    let half = net.prefix + 1;
+    let upper = net.base + (1u32 << (32 - u32::from(half)));
+    Ok((
+        format!("{}/{half}", Ipv4Addr::from(net.base)),
+        format!("{}/{half}", Ipv4Addr::from(upper)),
+    ))
+}
+
 struct Inner {
     net: Option<Net>,
     by_uid: BTreeMap<String, Ipv4Addr>,
@@ -308,5 +327,21 @@ mod tests {
         assert!(!net.contains(Ipv4Addr::new(10, 42, 4, 1)));
         assert!(Net::parse("10.42.0.0").is_err());
         assert!(Net::parse("::1/64").is_err());
+    }
+
+    #[test]
+    fn a_node_range_splits_into_two_halves() {
+        let (wasm, containers) = split_node_range("10.42.3.0/24").unwrap();
+        assert_eq!(
+            (wasm.as_str(), containers.as_str()),
+            ("10.42.3.0/25", "10.42.3.128/25")
+        );
+        let (wasm, containers) = split_node_range("10.42.3.77/23").unwrap();
+        assert_eq!(
+            (wasm.as_str(), containers.as_str()),
+            ("10.42.2.0/24", "10.42.3.0/24")
+        );
+        assert!(split_node_range("10.42.3.0/30").is_err());
+        assert!(split_node_range("nonsense").is_err());
     }
 }

@@ -276,12 +276,12 @@ impl Runtime for WasmRuntime {
         })
     }
 
+    /// Wasm pods take the lower half of the node's range; container pods
+    /// get the upper half through CNI.
     async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
-        self.inner
-            .network
-            .set_cidr(pod_cidr)
-            .await
-            .map_err(|e| RuntimeError::Failed(e.to_string()))
+        let failed = |e: crate::podnet::PodNetError| RuntimeError::Failed(e.to_string());
+        let (wasm, _) = crate::podnet::split_node_range(pod_cidr).map_err(failed)?;
+        self.inner.network.set_cidr(&wasm).await.map_err(failed)
     }
 
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String> {
