@@ -14,6 +14,7 @@
 //! [`ContainerConfig`]s, read [`ContainerStatus`]es and learn about state
 //! changes from [`Runtime::subscribe`] instead of polling.
 
+pub mod cni;
 pub mod config;
 pub mod cri_log;
 pub mod dispatch;
