@@ -6,6 +6,16 @@
 //! `env[].value` only, and there are no mounts: `valueFrom`, `envFrom`,
 //! `$(VAR)` expansion and volumes need objects the runtime does not see, so
 //! the agent fills `env` and `mounts` in (edge-node `pods::env`, `pods::volumes`).
+//!
+//! What only a container runtime enforces (DNS, port mappings, security
+//! contexts, CPU shares) lives in [`network`] and [`security`]; the wasm and
+//! simulated runtimes ignore it.
+
+mod network;
+mod security;
+
+pub use network::{DnsPolicy, PodDns, PortMapping, Protocol, port_mappings};
+pub use security::{PodSecurity, SecurityContext};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +45,15 @@ pub struct PodSandboxConfig {
     /// The RuntimeClass handler that runs the pod (CRI `runtime_handler`):
     /// the pod's `runtimeClassName`; empty for the node's default runtime.
     pub runtime_handler: String,
+    /// `dnsPolicy` and `dnsConfig`.
+    #[serde(default)]
+    pub dns: PodDns,
+    /// The `ports` of every container (with `hostPort`s).
+    #[serde(default)]
+    pub port_mappings: Vec<PortMapping>,
+    /// The pod's `securityContext` and what its containers need of the sandbox.
+    #[serde(default)]
+    pub security: PodSecurity,
 }
 
 /// When an image is pulled (`imagePullPolicy`).
@@ -96,6 +115,24 @@ pub struct ContainerConfig {
     pub memory_limit: Option<u64>,
     /// `resources.limits.cpu` in millicores.
     pub cpu_limit_millis: Option<u64>,
+    /// `resources.requests.cpu` in millicores (CPU shares under contention).
+    #[serde(default)]
+    pub cpu_request_millis: Option<u64>,
+    /// The container's `securityContext` (the pod's is in the sandbox config).
+    #[serde(default)]
+    pub security: SecurityContext,
+    /// `terminationMessagePath`: where the container may write why it ended.
+    #[serde(default)]
+    pub termination_message_path: Option<String>,
+    /// `tty`: a terminal for the process.
+    #[serde(default)]
+    pub tty: bool,
+    /// `stdin`: the process's standard input stays open for attach.
+    #[serde(default)]
+    pub stdin: bool,
+    /// `stdinOnce`: standard input closes after the first attach ends.
+    #[serde(default)]
+    pub stdin_once: bool,
     /// Host folders the container sees (from its `volumeMounts`, prepared
     /// by the agent as the kubelet prepares volumes).
     pub mounts: Vec<Mount>,
@@ -179,6 +216,7 @@ impl PodSandboxConfig {
         };
         let name = str_at(pod, "/metadata/name");
         let uid = str_at(pod, "/metadata/uid");
+        let spec = pod.get("spec");
         let hostname = match str_at(pod, "/spec/hostname") {
             "" => name.chars().take(63).collect(),
             h => h.to_owned(),
@@ -193,6 +231,9 @@ impl PodSandboxConfig {
             annotations: string_map(pod.pointer("/metadata/annotations")),
             log_directory: log_root.map(|root| root.join(format!("{namespace}_{name}_{uid}"))),
             runtime_handler: str_at(pod, "/spec/runtimeClassName").to_owned(),
+            dns: spec.map(PodDns::from_spec).unwrap_or_default(),
+            port_mappings: spec.map(port_mappings).unwrap_or_default(),
+            security: spec.map(PodSecurity::from_spec).unwrap_or_default(),
         }
     }
 }
@@ -221,26 +262,39 @@ impl ContainerConfig {
             dir => Some(dir.to_owned()),
         };
         let image = str_at(container, "/image").to_owned();
-        let limit = |res: &str| {
+        let quantity = |pointer: &str| {
             container
-                .pointer(&format!("/resources/limits/{res}"))
+                .pointer(pointer)
                 .and_then(Value::as_str)
                 .and_then(api::defaults::parse_quantity)
                 .filter(|q| *q > 0)
         };
+        let limit = |res: &str| quantity(&format!("/resources/limits/{res}"));
+        // millicores, rounded up: 0.5m is still some CPU
+        let millis = |q: i128| {
+            u64::try_from(
+                (q + api::defaults::QUANTITY_UNIT / 1000 - 1)
+                    / (api::defaults::QUANTITY_UNIT / 1000),
+            )
+            .ok()
+        };
+        let flag = |key: &str| container.get(key).and_then(Value::as_bool).unwrap_or(false);
         ContainerConfig {
             log_path: Some(PathBuf::from(format!("{name}/{attempt}.log"))),
             name,
             pull_policy: PullPolicy::for_container(str_at(container, "/imagePullPolicy"), &image),
             memory_limit: limit("memory")
                 .and_then(|q| u64::try_from(q / api::defaults::QUANTITY_UNIT).ok()),
-            cpu_limit_millis: limit("cpu").and_then(|q| {
-                u64::try_from(
-                    (q + api::defaults::QUANTITY_UNIT / 1000 - 1)
-                        / (api::defaults::QUANTITY_UNIT / 1000),
-                )
-                .ok()
-            }),
+            cpu_limit_millis: limit("cpu").and_then(millis),
+            cpu_request_millis: quantity("/resources/requests/cpu").and_then(millis),
+            security: SecurityContext::from_container(container),
+            termination_message_path: match str_at(container, "/terminationMessagePath") {
+                "" => None,
+                path => Some(path.to_owned()),
+            },
+            tty: flag("tty"),
+            stdin: flag("stdin"),
+            stdin_once: flag("stdinOnce"),
             mounts: Vec::new(),
             pull_auth: None,
             config_maps: BTreeMap::new(),
@@ -268,78 +322,4 @@ impl ContainerConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn pod() -> Value {
-        json!({
-            "metadata": {
-                "namespace": "edge", "name": "web", "uid": "u-1",
-                "labels": {"app": "web"}, "annotations": {"note": "x", "n": 1}
-            },
-            "spec": {"containers": [{
-                "name": "app", "image": "ghcr.io/x/app:1",
-                "command": ["/app"], "args": ["--port", "80"],
-                "workingDir": "/srv",
-                "env": [
-                    {"name": "A", "value": "1"},
-                    {"name": "EMPTY"},
-                    {"name": "FROM", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                    {"name": "A", "value": "2"}
-                ]
-            }]}
-        })
-    }
-
-    #[test]
-    fn sandbox_config_from_pod() {
-        let cfg = PodSandboxConfig::from_pod(&pod(), 0, Some(Path::new("/var/log/pods")));
-        assert_eq!(cfg.namespace, "edge");
-        assert_eq!(cfg.name, "web");
-        assert_eq!(cfg.uid, "u-1");
-        assert_eq!(cfg.hostname, "web");
-        assert_eq!(cfg.labels.get("app").map(String::as_str), Some("web"));
-        // Non-string annotation values are not annotations.
-        assert_eq!(cfg.annotations.len(), 1);
-        assert_eq!(
-            cfg.log_directory,
-            Some(PathBuf::from("/var/log/pods/edge_web_u-1"))
-        );
-    }
-
-    #[test]
-    fn sandbox_hostname_and_default_namespace() {
-        let p = json!({"metadata": {"name": "p", "uid": "u"}, "spec": {"hostname": "h1"}});
-        let cfg = PodSandboxConfig::from_pod(&p, 2, None);
-        assert_eq!(cfg.namespace, "default");
-        assert_eq!(cfg.hostname, "h1");
-        assert_eq!(cfg.attempt, 2);
-        assert_eq!(cfg.log_directory, None);
-    }
-
-    #[test]
-    fn container_config_from_spec() {
-        let p = pod();
-        let c = ContainerConfig::from_container(&p["spec"]["containers"][0], 3);
-        assert_eq!(c.name, "app");
-        assert_eq!(c.image, "ghcr.io/x/app:1");
-        assert_eq!(c.command, ["/app"]);
-        assert_eq!(c.args, ["--port", "80"]);
-        assert_eq!(c.working_dir.as_deref(), Some("/srv"));
-        assert_eq!(c.attempt, 3);
-        assert_eq!(c.log_path, Some(PathBuf::from("app/3.log")));
-        let names: Vec<&str> = c.env.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["A", "EMPTY", "A"], "valueFrom is left out");
-        assert_eq!(c.env_var("A"), Some("2"));
-        assert_eq!(c.env_var("EMPTY"), Some(""));
-        assert_eq!(c.env_var("FROM"), None);
-    }
-
-    #[test]
-    fn container_config_minimal() {
-        let c = ContainerConfig::from_container(&json!({"name": "c", "image": "i"}), 0);
-        assert!(c.command.is_empty() && c.args.is_empty() && c.env.is_empty());
-        assert_eq!(c.working_dir, None);
-    }
-}
+mod tests;

@@ -24,7 +24,10 @@ pub mod sim;
 pub mod state;
 pub mod wasm;
 
-pub use config::{ContainerConfig, PodSandboxConfig, PullAuth, PullPolicy};
+pub use config::{
+    ContainerConfig, DnsPolicy, PodDns, PodSandboxConfig, PodSecurity, PortMapping, Protocol,
+    PullAuth, PullPolicy, SecurityContext,
+};
 pub use dispatch::Dispatch;
 pub use runtime::{
     ContainerEvent, ContainerEventKind, ImageInfo, Result, Runtime, RuntimeError, RuntimeVersion,
