@@ -17,7 +17,10 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::config::{ContainerConfig, PodSandboxConfig};
-use crate::runtime::{ContainerEvent, ImageInfo, Result, Runtime, RuntimeError, RuntimeVersion};
+use crate::runtime::{
+    ContainerEvent, ContainerStats, ExecResult, ImageInfo, Result, Runtime, RuntimeError,
+    RuntimeVersion,
+};
 use crate::state::{ContainerStatus, SandboxInfo, SandboxStatus};
 
 const EVENT_CAPACITY: usize = 4096;
@@ -261,6 +264,47 @@ impl Runtime for Dispatch {
             for c in rt.list_containers(sandbox_id).await? {
                 self.remember(&c.id, i);
                 all.push(c);
+            }
+        }
+        Ok(all)
+    }
+
+    async fn exec_sync(&self, id: &str, cmd: &[String], timeout: Duration) -> Result<ExecResult> {
+        let i = self.owner(id, "container").await?;
+        self.runtimes[i].exec_sync(id, cmd, timeout).await
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        cmd: &[String],
+        tty: bool,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<String> {
+        let i = self.owner(id, "container").await?;
+        self.runtimes[i]
+            .exec(id, cmd, tty, stdin, stdout, stderr)
+            .await
+    }
+
+    async fn port_forward(&self, sandbox_id: &str, ports: &[u16]) -> Result<String> {
+        let i = self.owner(sandbox_id, "sandbox").await?;
+        self.runtimes[i].port_forward(sandbox_id, ports).await
+    }
+
+    async fn container_stats(&self, id: &str) -> Result<ContainerStats> {
+        let i = self.owner(id, "container").await?;
+        self.runtimes[i].container_stats(id).await
+    }
+
+    /// The stats of every runtime that keeps some (the others are skipped).
+    async fn list_container_stats(&self) -> Result<Vec<ContainerStats>> {
+        let mut all = Vec::new();
+        for rt in &self.runtimes {
+            if let Ok(stats) = rt.list_container_stats().await {
+                all.extend(stats);
             }
         }
         Ok(all)

@@ -30,7 +30,8 @@ pub use config::{
 };
 pub use dispatch::Dispatch;
 pub use runtime::{
-    ContainerEvent, ContainerEventKind, ImageInfo, Result, Runtime, RuntimeError, RuntimeVersion,
+    ContainerEvent, ContainerEventKind, ContainerStats, ExecResult, ImageInfo, Result, Runtime,
+    RuntimeError, RuntimeVersion,
 };
 pub use sim::SimRuntime;
 pub use state::{

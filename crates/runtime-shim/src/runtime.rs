@@ -106,6 +106,33 @@ pub struct ContainerEvent {
     pub kind: ContainerEventKind,
 }
 
+/// What a command run in a container (CRI `ExecSync`) gave back.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExecResult {
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Resource usage of one container at one moment (CRI `ContainerStats`),
+/// kept for the metrics work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerStats {
+    /// The container measured.
+    pub container_id: String,
+    /// CPU time used since the container started, in core nanoseconds.
+    pub cpu_usage_core_nanos: u64,
+    /// Memory in use that the kernel cannot reclaim easily (what the OOM
+    /// killer and `kubectl top` look at), in bytes.
+    pub memory_working_set_bytes: u64,
+    /// When the runtime measured it.
+    pub timestamp: jiff::Timestamp,
+}
+
+fn unsupported(what: &str) -> RuntimeError {
+    RuntimeError::Failed(format!("{what} is not supported by this runtime"))
+}
+
 /// A container runtime shaped like CRI, behind which pods run.
 ///
 /// Every call is cheap to retry: removals are idempotent (removing what is
@@ -202,6 +229,47 @@ pub trait Runtime: Send + Sync {
 
     /// The status of every container, or of those in one sandbox.
     async fn list_containers(&self, sandbox_id: Option<&str>) -> Result<Vec<ContainerStatus>>;
+
+    /// Runs a command in a running container and waits up to `timeout` for
+    /// it (CRI `ExecSync`, for exec probes).
+    async fn exec_sync(
+        &self,
+        _container_id: &str,
+        _cmd: &[String],
+        _timeout: Duration,
+    ) -> Result<ExecResult> {
+        Err(unsupported("exec"))
+    }
+
+    /// Prepares an interactive command in a container (CRI `Exec`) and
+    /// returns the URL of the runtime's streaming server that serves it.
+    async fn exec(
+        &self,
+        _container_id: &str,
+        _cmd: &[String],
+        _tty: bool,
+        _stdin: bool,
+        _stdout: bool,
+        _stderr: bool,
+    ) -> Result<String> {
+        Err(unsupported("exec"))
+    }
+
+    /// Prepares forwarding to `ports` of a sandbox (CRI `PortForward`) and
+    /// returns the URL of the runtime's streaming server that serves it.
+    async fn port_forward(&self, _sandbox_id: &str, _ports: &[u16]) -> Result<String> {
+        Err(unsupported("port-forward"))
+    }
+
+    /// The resource usage of one container (CRI `ContainerStats`).
+    async fn container_stats(&self, _id: &str) -> Result<ContainerStats> {
+        Err(unsupported("container stats"))
+    }
+
+    /// The resource usage of every container (CRI `ListContainerStats`).
+    async fn list_container_stats(&self) -> Result<Vec<ContainerStats>> {
+        Err(unsupported("container stats"))
+    }
 
     /// A stream of container state changes (CRI `GetContainerEvents`).
     ///
