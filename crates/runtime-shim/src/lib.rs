@@ -6,8 +6,8 @@
 //! and scale runs (RuntimeClass handler `sim`), and [`WasmRuntime`], WASI
 //! modules and components inside the agent's process on wasmtime (handler
 //! `wasmtime`). [`Dispatch`] puts several behind one trait object, chosen per
-//! pod by its RuntimeClass handler. The CRI gRPC client (`runc` through
-//! containerd) implements the same trait in a later issue.
+//! pod by its RuntimeClass handler. [`CriRuntime`] is the CRI gRPC client
+//! (handler `runc` through containerd or CRI-O).
 //!
 //! The agent's pod workers only see `Arc<dyn Runtime>`: they create a sandbox
 //! per pod from a [`PodSandboxConfig`], create and start containers from
@@ -16,6 +16,7 @@
 
 pub mod cni;
 pub mod config;
+pub mod cri;
 pub mod cri_log;
 pub mod dispatch;
 pub mod podnet;
@@ -28,6 +29,7 @@ pub use config::{
     ContainerConfig, DnsPolicy, PodDns, PodSandboxConfig, PodSecurity, PortMapping, Protocol,
     PullAuth, PullPolicy, SecurityContext,
 };
+pub use cri::{CriError, CriOptions, CriRuntime};
 pub use dispatch::Dispatch;
 pub use runtime::{
     ContainerEvent, ContainerEventKind, ContainerStats, ExecResult, ImageInfo, Result, Runtime,
