@@ -21,6 +21,7 @@ mod reviews;
 pub mod server;
 pub mod state;
 pub mod status;
+mod streams;
 pub mod tls;
 mod watch;
 
