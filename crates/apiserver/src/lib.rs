@@ -21,8 +21,9 @@ mod reviews;
 pub mod server;
 pub mod state;
 pub mod status;
-mod streams;
+pub mod streams;
 pub mod tls;
 mod watch;
 
 pub use server::{MetricsSource, Running, ServerConfig, ServerError, server_url, start};
+pub use streams::{PodStreams, StreamBackend};

@@ -187,6 +187,7 @@ impl ServerArgs {
             )
             .map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?,
             metrics: apiserver::MetricsSource::default(),
+            streams: apiserver::StreamBackend::default(),
         };
         let scheduler = match (self.disable_scheduler, &self.scheduler_config) {
             (true, Some(_)) => bail!("--scheduler-config makes no sense with --disable-scheduler"),
