@@ -150,7 +150,7 @@ async fn resource(api: &Api, t: Target, req: Request) -> ApiResult<Response> {
     match (verb, sub) {
         (Verb::Get, Some("log")) => crate::logs::serve(api, info, ns, name, &query).await,
         (Verb::Get | Verb::Create, Some(s @ ("exec" | "attach" | "portforward"))) => {
-            crate::logs::refuse_stream(api, info, ns, name, s).await
+            crate::streams::serve(api, info, ns, name, s, parts).await
         }
         (Verb::Get, Some("scale")) => Ok(json_response(
             StatusCode::OK,

@@ -22,7 +22,9 @@ mod reviews;
 pub mod server;
 pub mod state;
 pub mod status;
+pub mod streams;
 pub mod tls;
 mod watch;
 
 pub use server::{MetricsSource, Running, ServerConfig, ServerError, server_url, start};
+pub use streams::{PodStreams, StreamBackend};

@@ -29,7 +29,7 @@ fn names(pod: &Value, list: &str) -> Vec<String> {
 }
 
 /// The container a request is for: the one named, or the only one.
-fn container(pod: &Value, name: &str, query: &Query) -> ApiResult<String> {
+pub(crate) fn container(pod: &Value, name: &str, query: &Query) -> ApiResult<String> {
     let containers = names(pod, "containers");
     let init = names(pod, "initContainers");
     match query.get("container") {
@@ -52,31 +52,6 @@ fn container(pod: &Value, name: &str, query: &Query) -> ApiResult<String> {
             Err(ApiError::BadRequest(msg))
         }
     }
-}
-
-/// `pods/exec`, `attach` and `portforward`: refused with a reason until a
-/// node runtime can serve them (wasm containers never can: they have no
-/// processes to enter).
-pub async fn refuse_stream(
-    api: &Api,
-    info: &'static ResourceInfo,
-    ns: Option<&str>,
-    name: &str,
-    what: &str,
-) -> ApiResult<Response> {
-    let pod = objects::get(api, info, ns, name).await?;
-    let verb = match what {
-        "portforward" => "port-forward",
-        other => other,
-    };
-    if api::meta::get_str(&pod, "spec.runtimeClassName") == Some("wasmtime") {
-        return Err(ApiError::BadRequest(format!(
-            "cannot {verb} pod {name}: it runs on wasmtime (runtimeClassName: wasmtime), and a wasm container has no processes or shell to {verb} into; read its output with kubectl logs, and reach its served ports on the pod's address"
-        )));
-    }
-    Err(ApiError::BadRequest(format!(
-        "cannot {verb} pod {name}: its node runs containers without a CRI runtime yet (simulated runtime), which cannot {verb}"
-    )))
 }
 
 /// Serves a `pods/log` request.

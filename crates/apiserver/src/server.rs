@@ -30,6 +30,9 @@ pub struct ServerConfig {
     pub pod_cidrs: crate::hub::ipam::PodCidrConfig,
     /// Metrics of in-process components served at `/metrics`.
     pub metrics: MetricsSource,
+    /// The backend of exec, attach and port-forward; without one they are
+    /// refused with a message saying why.
+    pub streams: crate::streams::StreamBackend,
 }
 
 /// Renders Prometheus text for `/metrics` (the in-process controllers'
@@ -86,6 +89,7 @@ impl ServerConfig {
             )
             .expect("the default cluster CIDR is valid"),
             metrics: MetricsSource::default(),
+            streams: crate::streams::StreamBackend::default(),
         }
     }
 }
@@ -194,6 +198,7 @@ pub async fn start(
         link_port: link_port.clone(),
         nodes: crate::hub::NodeConnections::default(),
         metrics: config.metrics.clone(),
+        streams: config.streams.clone(),
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));

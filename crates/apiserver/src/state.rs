@@ -44,4 +44,6 @@ pub struct Api {
     pub nodes: crate::hub::NodeConnections,
     /// What `/metrics` serves.
     pub metrics: crate::server::MetricsSource,
+    /// Who serves exec, attach and port-forward (none: they are refused).
+    pub streams: crate::streams::StreamBackend,
 }

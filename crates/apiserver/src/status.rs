@@ -429,3 +429,63 @@ pub fn success_status(info: &'static ResourceInfo, name: &str, uid: &str) -> Val
     }
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
 }
+
+/// The Status an exec or attach ends with on its error stream, as the
+/// kubelet writes it: Success; a Failure with reason `NonZeroExitCode` and
+/// an `ExitCode` cause (kubectl exits with that code); or the error.
+pub fn stream_exit_status(
+    result: &Result<crate::streams::ExitStatus, crate::streams::StreamError>,
+    command: &[String],
+) -> Value {
+    use crate::streams::StreamError;
+    match result {
+        Ok(s) if s.success() => json!({"metadata": {}, "status": "Success"}),
+        Ok(s) => json!({
+            "metadata": {},
+            "status": "Failure",
+            "message": format!(
+                "command terminated with non-zero exit code: error executing command [{}], exit code {}",
+                command.join(" "),
+                s.0
+            ),
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": s.0.to_string()}]},
+        }),
+        Err(StreamError::Unavailable(m)) => ApiError::Unavailable(m.clone()).status(),
+        Err(e) => ApiError::Internal(format!("error executing command in container: {e}")).status(),
+    }
+}
+
+#[cfg(test)]
+mod stream_status_tests {
+    use super::*;
+    use crate::streams::{ExitStatus, StreamError};
+
+    #[test]
+    fn exit_codes_become_the_kubelets_statuses() {
+        let cmd = ["sh".to_string(), "-c".into(), "exit 3".into()];
+        assert_eq!(
+            stream_exit_status(&Ok(ExitStatus(0)), &cmd),
+            json!({"metadata": {}, "status": "Success"})
+        );
+        let s = stream_exit_status(&Ok(ExitStatus(3)), &cmd);
+        assert_eq!(s["reason"], "NonZeroExitCode");
+        assert_eq!(
+            s["details"]["causes"][0],
+            json!({"reason": "ExitCode", "message": "3"})
+        );
+        assert_eq!(
+            s["message"],
+            "command terminated with non-zero exit code: error executing command [sh -c exit 3], exit code 3"
+        );
+        let s = stream_exit_status(&Err(StreamError::Failed("no such file".into())), &cmd);
+        assert_eq!(s["reason"], "InternalError");
+        assert_eq!(s["code"], 500);
+        assert_eq!(
+            s["message"],
+            "Internal error occurred: error executing command in container: no such file"
+        );
+        let s = stream_exit_status(&Err(StreamError::Unavailable("node down".into())), &cmd);
+        assert_eq!(s["code"], 503);
+    }
+}

@@ -82,6 +82,11 @@ pub struct ServerArgs {
     /// The scheduler's KubeSchedulerConfiguration file (profiles, weights, extenders).
     #[arg(long, value_name = "FILE")]
     pub scheduler_config: Option<PathBuf>,
+    /// Tests only, debug builds only: serve exec, attach and port-forward
+    /// on this host (`local`) instead of refusing them.
+    #[cfg(debug_assertions)]
+    #[arg(long, hide = true, value_name = "local")]
+    pub test_exec_backend: Option<String>,
 }
 
 /// `brink scheduler`: the scheduler as its own process.
@@ -160,6 +165,22 @@ pub struct ServerPlan {
 }
 
 impl ServerArgs {
+    /// Who serves exec, attach and port-forward: nobody yet (they are
+    /// refused), except the test backend of debug builds.
+    fn stream_backend(&self) -> anyhow::Result<apiserver::StreamBackend> {
+        #[cfg(debug_assertions)]
+        match self.test_exec_backend.as_deref() {
+            None => {}
+            Some("local") => {
+                return Ok(apiserver::StreamBackend::new(
+                    crate::local_streams::LocalStreams,
+                ));
+            }
+            Some(other) => bail!("--test-exec-backend: {other:?} is not a backend (local is)"),
+        }
+        Ok(apiserver::StreamBackend::default())
+    }
+
     /// Checks the flags and builds the server's configuration.
     pub fn validate(&self) -> anyhow::Result<ServerPlan> {
         if self.history_revisions < 1000 {
@@ -187,6 +208,7 @@ impl ServerArgs {
             )
             .map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?,
             metrics: apiserver::MetricsSource::default(),
+            streams: self.stream_backend()?,
         };
         let scheduler = match (self.disable_scheduler, &self.scheduler_config) {
             (true, Some(_)) => bail!("--scheduler-config makes no sense with --disable-scheduler"),

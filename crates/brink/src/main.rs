@@ -2,6 +2,8 @@
 
 mod agent;
 mod cli;
+#[cfg(debug_assertions)]
+mod local_streams;
 mod metrics_http;
 mod token;
 mod trim;
