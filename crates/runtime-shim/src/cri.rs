@@ -205,10 +205,7 @@ fn rpc_error(
     status: tonic::Status,
 ) -> RuntimeError {
     match status.code() {
-        tonic::Code::NotFound => RuntimeError::NotFound {
-            kind,
-            id: id.to_owned(),
-        },
+        tonic::Code::NotFound => RuntimeError::not_found(kind, id),
         tonic::Code::Unavailable => RuntimeError::Failed(format!(
             "CRI {call}: the container runtime is unreachable: {}",
             status.message()

@@ -99,10 +99,7 @@ impl Dispatch {
                 return Ok(i);
             }
         }
-        Err(RuntimeError::NotFound {
-            kind,
-            id: id.to_owned(),
-        })
+        Err(RuntimeError::not_found(kind, id))
     }
 
     fn by_handler(&self, handler: &str) -> Result<usize> {

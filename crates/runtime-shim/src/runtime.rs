@@ -64,6 +64,16 @@ pub enum RuntimeError {
     Failed(String),
 }
 
+impl RuntimeError {
+    /// No `kind` (`"sandbox"`, `"container"`) with this id.
+    pub fn not_found(kind: &'static str, id: &str) -> RuntimeError {
+        RuntimeError::NotFound {
+            kind,
+            id: id.to_owned(),
+        }
+    }
+}
+
 /// Name and version of a runtime, as CRI `Version` answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeVersion {

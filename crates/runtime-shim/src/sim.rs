@@ -44,7 +44,7 @@ mod world;
 
 use world::{
     Behaviour, EVENT_CAPACITY, Inner, KILLED, START_ERROR, SimContainer, SimState, exit_reason,
-    not_found, spawn_exit_timer,
+    spawn_exit_timer,
 };
 
 /// The simulated runtime (RuntimeClass handler `sim`). Cheap to clone: clones
@@ -162,7 +162,7 @@ impl Runtime for SimRuntime {
             .sandboxes
             .get(id)
             .cloned()
-            .ok_or_else(|| not_found("sandbox", id))
+            .ok_or_else(|| RuntimeError::not_found("sandbox", id))
     }
 
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>> {
@@ -186,7 +186,7 @@ impl Runtime for SimRuntime {
         let sandbox = state
             .sandboxes
             .get(sandbox_id)
-            .ok_or_else(|| not_found("sandbox", sandbox_id))?;
+            .ok_or_else(|| RuntimeError::not_found("sandbox", sandbox_id))?;
         if sandbox.state != SandboxState::Ready {
             return Err(RuntimeError::InvalidState {
                 kind: "sandbox",
@@ -244,7 +244,7 @@ impl Runtime for SimRuntime {
         } = &mut *state;
         let c = containers
             .get_mut(id)
-            .ok_or_else(|| not_found("container", id))?;
+            .ok_or_else(|| RuntimeError::not_found("container", id))?;
         if let Some(uid) = sandboxes.get(&c.status.sandbox_id).map(|s| &s.metadata.uid) {
             *starts.entry(uid.clone()).or_default() += 1;
         }
@@ -292,7 +292,7 @@ impl Runtime for SimRuntime {
             let c = state
                 .containers
                 .get(id)
-                .ok_or_else(|| not_found("container", id))?;
+                .ok_or_else(|| RuntimeError::not_found("container", id))?;
             (c.status.clone(), c.behaviour.ignore_sigterm)
         };
         match status.state {

@@ -116,13 +116,6 @@ pub struct WasmRuntime {
     inner: Arc<Inner>,
 }
 
-fn not_found(kind: &'static str, id: &str) -> RuntimeError {
-    RuntimeError::NotFound {
-        kind,
-        id: id.to_owned(),
-    }
-}
-
 fn invalid_state(id: &str, state: ContainerState, action: &'static str) -> RuntimeError {
     RuntimeError::InvalidState {
         kind: "container",
@@ -345,7 +338,7 @@ impl Runtime for WasmRuntime {
             .sandboxes
             .get(id)
             .cloned()
-            .ok_or_else(|| not_found("sandbox", id))
+            .ok_or_else(|| RuntimeError::not_found("sandbox", id))
     }
 
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>> {
@@ -389,7 +382,7 @@ impl Runtime for WasmRuntime {
             let sb = state
                 .sandboxes
                 .get(sandbox_id)
-                .ok_or_else(|| not_found("sandbox", sandbox_id))?;
+                .ok_or_else(|| RuntimeError::not_found("sandbox", sandbox_id))?;
             if sb.state != SandboxState::Ready {
                 return Err(RuntimeError::InvalidState {
                     kind: "sandbox",
@@ -426,7 +419,7 @@ impl Runtime for WasmRuntime {
         let (exited_tx, exited) = watch::channel(false);
         let mut state = self.lock();
         let Some(sandbox) = state.sandboxes.get(sandbox_id) else {
-            return Err(not_found("sandbox", sandbox_id));
+            return Err(RuntimeError::not_found("sandbox", sandbox_id));
         };
         spec.listen = sandbox.ip.as_deref().and_then(|ip| ip.parse().ok());
         state.next_id += 1;
@@ -470,7 +463,7 @@ impl Runtime for WasmRuntime {
             let c = state
                 .containers
                 .get_mut(id)
-                .ok_or_else(|| not_found("container", id))?;
+                .ok_or_else(|| RuntimeError::not_found("container", id))?;
             if c.status.state != ContainerState::Created {
                 return Err(invalid_state(id, c.status.state, "start"));
             }
@@ -524,7 +517,7 @@ impl Runtime for WasmRuntime {
             let c = state
                 .containers
                 .get(id)
-                .ok_or_else(|| not_found("container", id))?;
+                .ok_or_else(|| RuntimeError::not_found("container", id))?;
             match c.status.state {
                 ContainerState::Running => {}
                 ContainerState::Created => {
@@ -582,7 +575,7 @@ impl Runtime for WasmRuntime {
             .containers
             .get(id)
             .map(|c| c.status.clone())
-            .ok_or_else(|| not_found("container", id))
+            .ok_or_else(|| RuntimeError::not_found("container", id))
     }
 
     async fn list_containers(&self, sandbox_id: Option<&str>) -> Result<Vec<ContainerStatus>> {

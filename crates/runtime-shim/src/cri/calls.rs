@@ -172,10 +172,9 @@ impl Runtime for CriRuntime {
             .await
             .map_err(|s| rpc_error("PodSandboxStatus", "sandbox", id, s))?
             .into_inner();
-        let s = resp.status.ok_or_else(|| RuntimeError::NotFound {
-            kind: "sandbox",
-            id: id.to_owned(),
-        })?;
+        let s = resp
+            .status
+            .ok_or_else(|| RuntimeError::not_found("sandbox", id))?;
         Ok(status::sandbox_status(&s))
     }
 
@@ -310,10 +309,7 @@ impl Runtime for CriRuntime {
             .map_err(|s| rpc_error("ContainerStatus", "container", id, s))?
             .into_inner()
             .status
-            .ok_or_else(|| RuntimeError::NotFound {
-                kind: "container",
-                id: id.to_owned(),
-            })?;
+            .ok_or_else(|| RuntimeError::not_found("container", id))?;
         let sandbox_id = match s.labels.get(labels::SANDBOX_ID) {
             Some(sb) => sb.clone(),
             None => self.sandbox_of(id).await,

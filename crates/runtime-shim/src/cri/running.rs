@@ -105,10 +105,7 @@ pub(super) async fn container_stats(rt: &CriRuntime, id: &str) -> Result<Contain
         .map_err(|s| rpc_error("ContainerStats", "container", id, s))?
         .into_inner()
         .stats
-        .ok_or_else(|| RuntimeError::NotFound {
-            kind: "container",
-            id: id.to_owned(),
-        })?;
+        .ok_or_else(|| RuntimeError::not_found("container", id))?;
     Ok(status::stats(&stats))
 }
 

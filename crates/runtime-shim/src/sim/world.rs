@@ -152,7 +152,7 @@ impl Inner {
             .containers
             .get(id)
             .map(|c| c.status.clone())
-            .ok_or_else(|| not_found("container", id))
+            .ok_or_else(|| RuntimeError::not_found("container", id))
     }
 
     /// Kills every running container of a sandbox.
@@ -167,14 +167,6 @@ impl Inner {
         for id in running {
             self.exit(&id, KILLED, "Error");
         }
-    }
-}
-
-/// The error for an unknown id.
-pub(super) fn not_found(kind: &'static str, id: &str) -> RuntimeError {
-    RuntimeError::NotFound {
-        kind,
-        id: id.to_owned(),
     }
 }
 
