@@ -9,10 +9,10 @@ use edge_node::agent::connection::LinkStats;
 use edge_node::agent::{AgentConfig, run};
 use edge_node::node_status::SimulatedCapacity;
 use edge_node::sim::{SimConfig, run_fleet};
-use runtime_shim::{Dispatch, Runtime, SimRuntime, WasmRuntime};
+use runtime_shim::{CriOptions, CriRuntime, Dispatch, Runtime, SimRuntime, WasmRuntime};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{AgentArgs, node_name};
+use crate::cli::{AgentArgs, ContainerArgs, node_name};
 
 /// What every simulated node advertises.
 pub const SIM_CAPACITY: SimulatedCapacity = SimulatedCapacity {
@@ -65,7 +65,12 @@ pub async fn run_agent(args: AgentArgs) -> anyhow::Result<()> {
         in_memory: false,
         labels,
         link_addr,
-        runtime: node_runtimes(&args.data_dir, args.insecure_registries.clone())?,
+        runtime: node_runtimes(
+            &args.data_dir,
+            args.insecure_registries.clone(),
+            &args.containers,
+        )
+        .await?,
         log_root: Some(args.data_dir.join("pods")),
         volume_root: Some(args.data_dir.join("volumes")),
         simulated: None,
@@ -114,36 +119,53 @@ async fn resolve(addr: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("--link-address {addr:?} has no address"))
 }
 
-/// The runtimes of a real node: wasm pods (`runtimeClassName: wasmtime`)
-/// on wasmtime in-process; pods without a RuntimeClass on the simulated
-/// runtime until the CRI runtime lands. Wasm images and compiled code are
-/// kept under `DATA_DIR/wasm`.
-pub fn node_runtimes(
+/// The runtimes of a real node: container pods (no RuntimeClass, or
+/// handler `runc`) through the CRI runtime at `--cri-endpoint`, wasm pods
+/// (`runtimeClassName: wasmtime`) on wasmtime in-process. Wasm images and
+/// compiled code are kept under `DATA_DIR/wasm`, brink's per-container files
+/// of CRI pods under `DATA_DIR/cri`.
+pub async fn node_runtimes(
     data_dir: &std::path::Path,
     insecure_registries: Vec<String>,
+    containers: &ContainerArgs,
 ) -> anyhow::Result<Arc<dyn Runtime>> {
     let wasm = WasmRuntime::new(&data_dir.join("wasm"), insecure_registries)
         .context("starting the wasm runtime")?;
-    Ok(Arc::new(Dispatch::new(vec![
-        Arc::new(SimRuntime::new()),
-        Arc::new(wasm),
-    ])))
+    let containers: Arc<dyn Runtime> = if containers.simulate_containers {
+        Arc::new(SimRuntime::new())
+    } else {
+        let options = CriOptions {
+            state_dir: Some(data_dir.join("cri")),
+            allow_privileged: containers.allow_privileged,
+            cni_conf_dir: Some(containers.cni_conf_dir.as_str())
+                .filter(|d| !d.is_empty())
+                .map(Into::into),
+            ..CriOptions::default()
+        };
+        Arc::new(
+            CriRuntime::connect_lazy(&containers.cri_endpoint, options)
+                .await
+                .context("--cri-endpoint")?,
+        )
+    };
+    Ok(Arc::new(Dispatch::new(vec![containers, Arc::new(wasm)])))
 }
 
 /// The server's own agent, joined through the same link as any other node.
-pub fn local_agent(
+pub async fn local_agent(
     server_url: String,
     token: String,
     node_name: String,
     data_dir: std::path::PathBuf,
     insecure_registries: Vec<String>,
+    containers: &ContainerArgs,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let cfg = AgentConfig {
         server_url,
         token: Some(token),
         node_name,
-        runtime: node_runtimes(&data_dir, insecure_registries)?,
+        runtime: node_runtimes(&data_dir, insecure_registries, containers).await?,
         log_root: Some(data_dir.join("pods")),
         volume_root: Some(data_dir.join("volumes")),
         data_dir,

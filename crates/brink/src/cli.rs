@@ -73,6 +73,9 @@ pub struct ServerArgs {
     /// plain HTTP (registries on loopback always are). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+    /// The local agent's container runtime.
+    #[command(flatten)]
+    pub containers: ContainerArgs,
     /// Do not run the scheduler in this process (run `brink scheduler` elsewhere).
     #[arg(long)]
     pub disable_scheduler: bool,
@@ -160,6 +163,8 @@ pub struct ServerPlan {
     pub local_node: Option<String>,
     /// Registries the local agent reaches over plain HTTP.
     pub insecure_registries: Vec<String>,
+    /// The local agent's container runtime.
+    pub containers: ContainerArgs,
     /// The in-process scheduler's configuration, unless `--disable-scheduler`.
     pub scheduler: Option<scheduler::SchedulerConfig>,
 }
@@ -220,6 +225,7 @@ impl ServerArgs {
             controllers,
             local_node,
             insecure_registries: self.insecure_registries.clone(),
+            containers: self.containers.clone(),
             scheduler,
         })
     }
@@ -272,6 +278,33 @@ pub struct AgentArgs {
     /// HTTP (registries on loopback always are). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub containers: ContainerArgs,
+}
+
+/// Where container pods (those without a wasm RuntimeClass) run.
+#[derive(Debug, Clone, Args)]
+pub struct ContainerArgs {
+    /// The CRI endpoint of the container runtime (containerd, CRI-O). While
+    /// nothing answers there the node runs wasm pods only and says so in its
+    /// ContainerRuntimeUnhealthy condition; it is asked again every 10 s.
+    #[arg(
+        long,
+        default_value = "unix:///run/containerd/containerd.sock",
+        env = "BRINK_CRI_ENDPOINT"
+    )]
+    pub cri_endpoint: String,
+    /// The container runtime's CNI config folder: brink writes its conflist
+    /// (05-brink.conflist: bridge brink-cni0 on the upper half of the node's
+    /// pod CIDR) there. Empty: the runtime's own CNI config is used.
+    #[arg(long, default_value = "/etc/cni/net.d", env = "BRINK_CNI_CONF_DIR")]
+    pub cni_conf_dir: String,
+    /// Let pods run privileged containers (refused otherwise).
+    #[arg(long)]
+    pub allow_privileged: bool,
+    /// Tests only: run container pods on the simulated runtime instead of CRI.
+    #[arg(long, hide = true)]
+    pub simulate_containers: bool,
 }
 
 impl AgentArgs {

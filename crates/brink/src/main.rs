@@ -109,18 +109,22 @@ async fn run_server(mut plan: cli::ServerPlan) -> anyhow::Result<()> {
             }
         })
     });
-    let local = plan.local_node.map(|node| {
-        let token = std::fs::read_to_string(data_dir.join("node-token")).unwrap_or_default();
-        agent::local_agent(
-            url.clone(),
-            token.trim().to_owned(),
-            node,
-            data_dir.join("agent"),
-            plan.insecure_registries.clone(),
-            shutdown.clone(),
-        )
-    });
-    let local = local.transpose()?;
+    let local = match plan.local_node {
+        Some(node) => {
+            let token = std::fs::read_to_string(data_dir.join("node-token")).unwrap_or_default();
+            let agent = agent::local_agent(
+                url.clone(),
+                token.trim().to_owned(),
+                node,
+                data_dir.join("agent"),
+                plan.insecure_registries.clone(),
+                &plan.containers,
+                shutdown.clone(),
+            );
+            Some(agent.await?)
+        }
+        None => None,
+    };
     tracing::info!(
         "brink server ready at {url} — KUBECONFIG={} — node link udp://{}",
         running.kubeconfig.display(),

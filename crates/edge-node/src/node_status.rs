@@ -68,6 +68,9 @@ pub struct NodeStatusConfig {
     pub addresses: Vec<(String, String)>,
     /// Report this capacity instead of the machine's, and no pressure.
     pub simulated: Option<SimulatedCapacity>,
+    /// (handler, why) of the runtimes that do not answer: not advertised,
+    /// and reported in the `ContainerRuntimeUnhealthy` condition.
+    pub runtimes_down: Vec<(String, String)>,
 }
 
 impl NodeStatusConfig {
@@ -83,8 +86,54 @@ impl NodeStatusConfig {
             max_pods: 110,
             addresses: Vec::new(),
             simulated: None,
+            runtimes_down: Vec::new(),
         }
     }
+
+    /// Takes in which runtimes answer now: those that do are advertised
+    /// (handlers and versions), the others are reported down.
+    pub fn set_runtimes(&mut self, statuses: &[runtime_shim::HandlerStatus]) {
+        self.handlers.clear();
+        self.runtime_versions.clear();
+        self.runtimes_down.clear();
+        for s in statuses {
+            match &s.version {
+                Ok(v) => {
+                    self.handlers.push(s.handler.clone());
+                    self.runtime_versions
+                        .push((v.runtime_name.clone(), v.runtime_version.clone()));
+                }
+                Err(e) => self.runtimes_down.push((s.handler.clone(), e.to_string())),
+            }
+        }
+    }
+}
+
+/// The node condition that says a container runtime does not answer (the
+/// name node-problem-detector uses). Ready stays True: the node still runs
+/// the pods of the runtimes that answer.
+pub const RUNTIME_CONDITION: &str = "ContainerRuntimeUnhealthy";
+/// Its reason while a runtime does not answer.
+pub const RUNTIME_DOWN_REASON: &str = "CRIUnavailable";
+
+/// (status, reason, message) of [`RUNTIME_CONDITION`].
+fn runtime_condition(down: &[(String, String)]) -> (bool, &'static str, String) {
+    if down.is_empty() {
+        return (
+            false,
+            "ContainerRuntimeIsHealthy",
+            "every container runtime of the node answers".into(),
+        );
+    }
+    let which: Vec<String> = down.iter().map(|(h, why)| format!("{h}: {why}")).collect();
+    (
+        true,
+        RUNTIME_DOWN_REASON,
+        format!(
+            "container runtime not answering ({}); pods of these handlers are not scheduled here until it does",
+            which.join("; ")
+        ),
+    )
 }
 
 /// Capacity of a simulated node (thousands share one machine).
@@ -383,18 +432,19 @@ pub fn node_report(
         "Ready",
         true,
         "KubeletReady",
-        "brink agent is posting ready status",
+        "brink agent is posting ready status".to_owned(),
     );
+    let (down, reason, message) = runtime_condition(&cfg.runtimes_down);
     let pressed = pressures(m, cfg.simulated.is_some());
     let conditions: Vec<Value> = (PRESSURE_CONDITIONS.iter().zip(pressed))
         .map(|(c, on)| {
             if on {
-                (c[0], on, c[1], c[2])
+                (c[0], on, c[1], c[2].to_owned())
             } else {
-                (c[0], on, c[3], c[4])
+                (c[0], on, c[3], c[4].to_owned())
             }
         })
-        .chain([ready])
+        .chain([ready, (RUNTIME_CONDITION, down, reason, message)])
         .map(|(kind, on, reason, message)| {
             let status = if on { "True" } else { "False" };
             let transition = prev_status

@@ -90,6 +90,10 @@ pub struct CriOptions {
     pub cgroup_parent: Option<String>,
     /// How often containers are listed when the runtime sends no events.
     pub poll_interval: Duration,
+    /// The runtime's CNI config folder: once the node's pod CIDR is known,
+    /// brink's conflist ([`crate::cni`]) is written there for the upper half
+    /// of it. None: the runtime's own CNI config is used as it is.
+    pub cni_conf_dir: Option<PathBuf>,
 }
 
 impl Default for CriOptions {
@@ -104,6 +108,7 @@ impl Default for CriOptions {
             state_dir: None,
             cgroup_parent: None,
             poll_interval: Duration::from_secs(1),
+            cni_conf_dir: None,
         }
     }
 }
@@ -113,6 +118,8 @@ struct Inner {
     options: CriOptions,
     channel: Channel,
     events: Arc<events::Tracker>,
+    /// The runtime's name (`containerd`) once it answered `Version`.
+    runtime_name: std::sync::OnceLock<String>,
     /// Ends the event task when the last clone of the runtime goes.
     _events_task: DropGuard,
 }
@@ -161,25 +168,39 @@ impl CriRuntime {
             api = %version.runtime_api_version,
             "connected to the CRI runtime"
         );
+        Ok(Self::with_channel(endpoint, options, channel).await)
+    }
+
+    /// A client of the CRI runtime at `endpoint` that does not wait for it:
+    /// calls fail while nothing answers there, and succeed once the runtime
+    /// is up (started later, or back after a restart). `version()` tells
+    /// which. Fails only on an endpoint that is not a Unix socket path.
+    pub async fn connect_lazy(endpoint: &str, options: CriOptions) -> Result<CriRuntime, CriError> {
+        let channel = channel::connect_lazy(endpoint, options.connect_timeout)?;
+        Ok(Self::with_channel(endpoint, options, channel).await)
+    }
+
+    async fn with_channel(endpoint: &str, options: CriOptions, channel: Channel) -> CriRuntime {
         let (tx, _) = broadcast::channel(EVENT_CAPACITY);
         let tracker = Arc::new(events::Tracker::new(tx));
         let cancel = CancellationToken::new();
         events::spawn(
-            client,
+            RuntimeServiceClient::new(channel.clone()),
             tracker.clone(),
             options.poll_interval,
             cancel.clone(),
         )
         .await;
-        Ok(CriRuntime {
+        CriRuntime {
             inner: Arc::new(Inner {
                 endpoint: endpoint.to_owned(),
                 options,
                 channel,
                 events: tracker,
+                runtime_name: std::sync::OnceLock::new(),
                 _events_task: cancel.drop_guard(),
             }),
-        })
+        }
     }
 
     /// The endpoint it talks to.

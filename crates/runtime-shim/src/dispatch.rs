@@ -18,12 +18,14 @@ use tokio::sync::broadcast;
 
 use crate::config::{ContainerConfig, PodSandboxConfig};
 use crate::runtime::{
-    ContainerEvent, ContainerStats, ExecResult, ImageInfo, Result, Runtime, RuntimeError,
-    RuntimeVersion,
+    ContainerEvent, ContainerStats, ExecResult, HandlerStatus, ImageInfo, Result, Runtime,
+    RuntimeError, RuntimeVersion,
 };
 use crate::state::{ContainerStatus, SandboxInfo, SandboxStatus};
 
 const EVENT_CAPACITY: usize = 4096;
+/// How long a runtime may take to answer `Version` before it counts as down.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runtimes by handler, the first being the default.
 pub struct Dispatch {
@@ -128,6 +130,13 @@ impl Runtime for Dispatch {
         self.runtimes[0].version().await
     }
 
+    fn container_id_scheme(&self, handler: &str) -> String {
+        match self.by_handler(handler) {
+            Ok(i) => self.runtimes[i].container_id_scheme(handler),
+            Err(_) => handler.to_owned(),
+        }
+    }
+
     fn handlers(&self) -> Vec<String> {
         self.runtimes
             .iter()
@@ -136,24 +145,45 @@ impl Runtime for Dispatch {
     }
 
     async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
+        // every runtime gets it, even when one before fails (a CRI runtime
+        // that is down must not leave wasm pods without their network)
+        let mut first_err = None;
         for rt in &self.runtimes {
-            rt.update_runtime_config(pod_cidr).await?;
+            if let Err(e) = rt.update_runtime_config(pod_cidr).await {
+                first_err.get_or_insert(RuntimeError::Failed(format!("{}: {e}", rt.handler())));
+            }
         }
-        Ok(())
+        first_err.map_or(Ok(()), Err)
     }
 
+    /// The images of the runtimes that answer (one that is down is
+    /// reported by [`Runtime::handler_statuses`]).
     async fn list_images(&self) -> Result<Vec<ImageInfo>> {
         let mut all = Vec::new();
         for rt in &self.runtimes {
-            all.extend(rt.list_images().await?);
+            match rt.list_images().await {
+                Ok(images) => all.extend(images),
+                Err(e) => tracing::debug!(handler = rt.handler(), error = %e, "listing images"),
+            }
         }
         Ok(all)
     }
 
-    async fn versions(&self) -> Vec<RuntimeVersion> {
+    async fn handler_statuses(&self) -> Vec<HandlerStatus> {
         let mut all = Vec::new();
         for rt in &self.runtimes {
-            all.extend(rt.version().await);
+            // a runtime that hangs (containerd stuck) is as down as one that refuses
+            let version = tokio::time::timeout(STATUS_TIMEOUT, rt.version())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(RuntimeError::Failed(format!(
+                        "no answer to Version within {STATUS_TIMEOUT:?}"
+                    )))
+                });
+            all.push(HandlerStatus {
+                handler: rt.handler().to_owned(),
+                version,
+            });
         }
         all
     }
@@ -199,6 +229,15 @@ impl Runtime for Dispatch {
             }
         }
         Ok(all)
+    }
+
+    async fn pod_sandboxes(&self, sandbox: &PodSandboxConfig) -> Result<Vec<SandboxInfo>> {
+        let i = self.by_handler(&sandbox.runtime_handler)?;
+        let found = self.runtimes[i].pod_sandboxes(sandbox).await?;
+        for sb in &found {
+            self.remember(&sb.id, i);
+        }
+        Ok(found)
     }
 
     async fn image_present(&self, image: &str, sandbox: &PodSandboxConfig) -> Result<bool> {

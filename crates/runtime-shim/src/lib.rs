@@ -32,8 +32,8 @@ pub use config::{
 pub use cri::{CriError, CriOptions, CriRuntime};
 pub use dispatch::Dispatch;
 pub use runtime::{
-    ContainerEvent, ContainerEventKind, ContainerStats, ExecResult, ImageInfo, Result, Runtime,
-    RuntimeError, RuntimeVersion,
+    ContainerEvent, ContainerEventKind, ContainerStats, ExecResult, HandlerStatus, ImageInfo,
+    Result, Runtime, RuntimeError, RuntimeVersion,
 };
 pub use sim::SimRuntime;
 pub use state::{

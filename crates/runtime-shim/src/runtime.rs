@@ -83,6 +83,15 @@ pub struct RuntimeVersion {
     pub runtime_version: String,
 }
 
+/// Whether one runtime handler answers `Version` now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerStatus {
+    /// The RuntimeClass handler (`runc`, `wasmtime`).
+    pub handler: String,
+    /// The runtime's name and version, or why it did not answer.
+    pub version: Result<RuntimeVersion, RuntimeError>,
+}
+
 /// An image the node holds (CRI `Image`): its names and size.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInfo {
@@ -155,15 +164,25 @@ pub trait Runtime: Send + Sync {
     /// The runtime's name and version.
     async fn version(&self) -> Result<RuntimeVersion>;
 
+    /// The scheme of the ids of containers of pods with `handler` in pod
+    /// status (`containerID: <scheme>://<id>`): the runtime's name.
+    fn container_id_scheme(&self, _handler: &str) -> String {
+        self.handler().to_owned()
+    }
+
     /// Every RuntimeClass handler served (more than one behind a
     /// [`crate::Dispatch`]), the default first.
     fn handlers(&self) -> Vec<String> {
         vec![self.handler().to_owned()]
     }
 
-    /// The name and version of every runtime served, the default first.
-    async fn versions(&self) -> Vec<RuntimeVersion> {
-        self.version().await.into_iter().collect()
+    /// Whether each runtime served answers, the default first: what the
+    /// node advertises (handlers that answer) and reports as unhealthy.
+    async fn handler_statuses(&self) -> Vec<HandlerStatus> {
+        vec![HandlerStatus {
+            handler: self.handler().to_owned(),
+            version: self.version().await,
+        }]
     }
 
     /// The node's pod CIDR is known (CRI `UpdateRuntimeConfig`): sandboxes
@@ -191,6 +210,15 @@ pub trait Runtime: Send + Sync {
     /// Every sandbox the runtime knows, so that an agent can adopt what is
     /// already running after its own restart.
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>>;
+
+    /// The sandboxes the runtime holds for the pod of `sandbox` (same uid):
+    /// what a pod worker adopts after an agent restart instead of making a
+    /// new one.
+    async fn pod_sandboxes(&self, sandbox: &PodSandboxConfig) -> Result<Vec<SandboxInfo>> {
+        let mut all = self.list_pod_sandboxes().await?;
+        all.retain(|s| s.metadata.uid == sandbox.uid);
+        Ok(all)
+    }
 
     /// CRI `ImageStatus`: whether the container's image is on the node.
     /// Runtimes without images of their own answer `true`.

@@ -2,6 +2,7 @@
 //! the real kubectl binaries.
 #![allow(dead_code)]
 
+pub mod cri;
 pub mod registry;
 pub mod wasm;
 
@@ -104,6 +105,11 @@ impl Server {
                 &["--link-bind", "127.0.0.1:0"][..]
             })
             .args(&self.extra)
+            .args(if self.local_agent {
+                simulated_containers(&self.extra)
+            } else {
+                None
+            })
             .env("BRINK_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -354,6 +360,13 @@ pub struct Agent {
     child: Option<Child>,
 }
 
+/// Container pods run on the simulated runtime unless the test names a
+/// CRI endpoint (tests of container pods do, with `scripts/cri-env`).
+fn simulated_containers<S: AsRef<str>>(extra: &[S]) -> Option<String> {
+    (!extra.iter().any(|a| a.as_ref() == "--cri-endpoint"))
+        .then(|| "--simulate-containers".to_owned())
+}
+
 impl Agent {
     /// Starts `brink agent` for `server` as node `name`, data dir under the
     /// server's temp dir, with extra flags.
@@ -382,6 +395,7 @@ impl Agent {
             dir.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(simulated_containers(extra));
         Agent {
             dir,
             name: name.into(),

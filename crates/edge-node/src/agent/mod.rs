@@ -24,6 +24,7 @@ use tracing::{info, warn};
 use crate::join::{self, NodeCredentials};
 use crate::local::{LocalDb, LocalError};
 use crate::node_status::{self, NodeReport, NodeStatusConfig, SimulatedCapacity};
+use crate::pods::events::PodEvent;
 use crate::pods::{PodManager, PodReport};
 use connection::{FromLink, LinkConfig, LinkStats};
 
@@ -123,13 +124,6 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
     let mut status_cfg = NodeStatusConfig::new(cfg.node_name.clone(), cfg.data_dir.clone());
     status_cfg.extra_labels = cfg.labels.clone();
     status_cfg.handlers = cfg.runtime.handlers();
-    status_cfg.runtime_versions = cfg
-        .runtime
-        .versions()
-        .await
-        .into_iter()
-        .map(|v| (v.runtime_name, v.runtime_version))
-        .collect();
     status_cfg.brink_version = cfg.brink_version.clone();
     status_cfg.addresses = vec![("InternalIP".into(), host_ip.clone())];
     status_cfg.simulated = cfg.simulated;
@@ -220,6 +214,7 @@ impl Agent {
         shutdown: CancellationToken,
     ) -> Result<(), AgentError> {
         self.list_images().await;
+        self.check_runtimes().await?;
         self.report_node(true)?;
         let mut measure = tokio::time::interval(MEASURE_EVERY);
         measure.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -244,6 +239,7 @@ impl Agent {
                 }
                 _ = measure.tick() => {
                     self.list_images().await;
+                    self.check_runtimes().await?;
                     self.report_node(false)?
                 }
             }
@@ -413,6 +409,52 @@ impl Agent {
             Ok(images) => self.images = images,
             Err(e) => warn!(error = %e, "listing images failed"),
         }
+    }
+
+    /// Asks every runtime whether it answers: the node advertises those that
+    /// do, and a runtime going down or coming back is an Event on the Node.
+    async fn check_runtimes(&mut self) -> Result<(), AgentError> {
+        let statuses = self.runtime.handler_statuses().await;
+        let was_down: Vec<String> = self
+            .status_cfg
+            .runtimes_down
+            .iter()
+            .map(|(h, _)| h.clone())
+            .collect();
+        self.status_cfg.set_runtimes(&statuses);
+        let mut events = Vec::new();
+        for (handler, why) in &self.status_cfg.runtimes_down {
+            if !was_down.contains(handler) {
+                warn!(%handler, %why, "container runtime not answering");
+                events.push(PodEvent::of_object(
+                    true,
+                    "ContainerRuntimeUnavailable",
+                    format!(
+                        "Container runtime for handler {handler:?} is not answering: {why}. Pods of that handler are not scheduled on this node until it answers; check the runtime (systemctl status containerd) and --cri-endpoint"
+                    ),
+                ));
+            }
+        }
+        for handler in was_down {
+            if self.status_cfg.handlers.contains(&handler) {
+                info!(%handler, "container runtime answers again");
+                events.push(PodEvent::of_object(
+                    false,
+                    "ContainerRuntimeReady",
+                    format!("Container runtime for handler {handler:?} answers again"),
+                ));
+            }
+        }
+        for event in events {
+            let node = self.status_cfg.node_name.clone();
+            let now = jiff::Timestamp::now();
+            let occ = self.event_series.observe(&node, &node, &event, now);
+            let event = crate::pods::events::node_event_object(&node, &event, now, &occ);
+            let item = self.outbox.push(UplinkBody::Event { event });
+            self.db.outbox_push(&item, self.outbox.next_seq())?;
+        }
+        self.pump();
+        Ok(())
     }
 
     /// Measures the node and queues its status when it changed (or `force`).

@@ -40,6 +40,16 @@ impl PodEvent {
             ..PodEvent::normal(reason, container, message)
         }
     }
+
+    /// An event about the whole object (the pod, or the node), no container.
+    pub fn of_object(warning: bool, reason: &'static str, message: String) -> PodEvent {
+        PodEvent {
+            warning,
+            reason,
+            message,
+            container: None,
+        }
+    }
 }
 
 /// The event a container's waiting reason announces when it begins.
@@ -165,6 +175,15 @@ pub fn event_object(
         "lastTimestamp": stamp(now),
         "count": occ.count,
     })
+}
+
+/// The core/v1 Event for `ev` about the node itself (namespace `default`,
+/// the Node's name as its uid, as the kubelet records node events).
+pub fn node_event_object(node: &str, ev: &PodEvent, now: Timestamp, occ: &Occurrence) -> Value {
+    let mut event = event_object(node, "default", node, node, ev, now, occ);
+    event["involvedObject"] =
+        json!({"apiVersion": "v1", "kind": "Node", "name": node, "uid": node});
+    event
 }
 
 #[cfg(test)]

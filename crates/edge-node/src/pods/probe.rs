@@ -8,8 +8,9 @@
 //! performs one probe. Until a startup probe succeeds the others wait; a
 //! liveness or startup probe that reaches its failure threshold asks for
 //! the container to be restarted; readiness gates the container's `ready`.
-//! `exec` and `grpc` probes are not run by this node (wasm pods refuse exec
-//! probes at admission); they count as succeeding.
+//! `exec` probes run the command in the container through the runtime's
+//! `ExecSync` ([`exec_check`]; wasm pods refuse exec probes at admission);
+//! `grpc` probes are not run by this node and count as succeeding.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -59,7 +60,11 @@ pub enum Action {
         host: Option<String>,
         port: u16,
     },
-    /// `exec`/`grpc`: not run here.
+    /// Runs the command in the container; exit code 0 is success.
+    Exec {
+        command: Vec<String>,
+    },
+    /// `grpc`: not run here.
     Unsupported,
 }
 
@@ -142,6 +147,16 @@ impl Spec {
             Action::Tcp {
                 host: host(t),
                 port: port(t.get("port"), container)?,
+            }
+        } else if let Some(e) = probe.get("exec") {
+            Action::Exec {
+                command: e
+                    .get("command")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
             }
         } else {
             Action::Unsupported
@@ -237,11 +252,42 @@ impl Prober {
     }
 }
 
-/// Performs one probe against `pod_ip`; `Err` carries why it failed.
+/// Runs an `exec` probe's `command` in the container `id` within `timeout`,
+/// as the kubelet does through CRI `ExecSync`.
+pub async fn exec_check(
+    runtime: &dyn runtime_shim::Runtime,
+    id: &str,
+    command: &[String],
+    timeout: Duration,
+) -> Result<(), String> {
+    let out = runtime
+        .exec_sync(id, command, timeout)
+        .await
+        .map_err(|e| e.to_string())?;
+    if out.exit_code == 0 {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(if out.stderr.is_empty() {
+        &out.stdout
+    } else {
+        &out.stderr
+    })
+    .trim()
+    .chars()
+    .take(200)
+    .collect::<String>();
+    Err(format!(
+        "command {command:?} exited with {}: {said}",
+        out.exit_code
+    ))
+}
+
+/// Performs one network probe against `pod_ip`; `Err` carries why it failed.
 pub async fn check(action: &Action, pod_ip: &str, timeout: Duration) -> Result<(), String> {
     let run = async {
         match action {
             Action::Unsupported => Ok(()),
+            Action::Exec { .. } => Err("exec probes run through the runtime (exec_check)".into()),
             Action::Tcp { host, port } => {
                 let addr = target(host.as_deref().unwrap_or(pod_ip), *port)?;
                 tokio::net::TcpStream::connect(addr)

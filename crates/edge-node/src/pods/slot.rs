@@ -205,6 +205,25 @@ impl Slot {
         self.attempt = self.view.restart_count;
     }
 
+    /// Takes over the runs of this container that the runtime still holds
+    /// after an agent restart (a CRI runtime outlives the agent): the
+    /// newest is the current run, the one before it the last terminated,
+    /// and nothing restarts. Returns the ids of older runs, to remove.
+    pub fn adopt_runs(&mut self, mut runs: Vec<ContainerStatus>) -> Vec<String> {
+        runs.sort_by_key(|r| r.attempt);
+        let Some(current) = runs.pop() else {
+            return Vec::new();
+        };
+        self.attempt = current.attempt + 1;
+        self.view.restart_count = current.attempt;
+        // the run was announced by the agent that started it
+        self.announced_run = Some(current.id.clone());
+        self.view.current = Some(current);
+        self.view.waiting = None;
+        self.view.last_terminated = runs.pop();
+        runs.into_iter().map(|r| r.id).collect()
+    }
+
     /// The id of the current run, if one was created.
     pub fn container_id(&self) -> Option<&str> {
         self.view.current.as_ref().map(|c| c.id.as_str())

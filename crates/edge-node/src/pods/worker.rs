@@ -355,6 +355,11 @@ impl Worker {
         for event in events {
             self.event(event);
         }
+        // containerID is `<runtime>://<id>`: the pod's runtime, not the node's default
+        let scheme = self
+            .shared
+            .runtime
+            .container_id_scheme(&self.sandbox_config.runtime_handler);
         let status = pod_status(&StatusInput {
             pod: &self.pod,
             state: self.state,
@@ -365,11 +370,7 @@ impl Worker {
                 .iter()
                 .map(|s| s.view.clone())
                 .collect::<Vec<_>>(),
-            // containerID is `<handler>://<id>`: the pod's runtime, not the node's default
-            scheme: match self.sandbox_config.runtime_handler.as_str() {
-                "" => self.shared.runtime.handler(),
-                h => h,
-            },
+            scheme: &scheme,
             host_ip: &self.shared.host_ip,
             now: self.shared.clock.now(),
             previous: self.last_status.as_ref(),

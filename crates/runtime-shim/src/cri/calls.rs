@@ -48,6 +48,19 @@ impl CriRuntime {
         }
     }
 
+    /// `ListPodSandbox` with an optional filter.
+    async fn sandboxes(&self, filter: Option<cri::PodSandboxFilter>) -> Result<Vec<SandboxInfo>> {
+        let request = cri::ListPodSandboxRequest { filter };
+        let items = self
+            .runtime_client()
+            .list_pod_sandbox(request)
+            .await
+            .map_err(|s| rpc_error("ListPodSandbox", "sandbox", "", s))?
+            .into_inner()
+            .items;
+        Ok(items.iter().map(status::sandbox_info).collect())
+    }
+
     /// Reports a container's current state to event listeners.
     async fn observe(&self, id: &str) {
         if let Ok(s) = self.container_status(id).await {
@@ -62,6 +75,15 @@ impl Runtime for CriRuntime {
         &self.inner.options.handler
     }
 
+    fn container_id_scheme(&self, _handler: &str) -> String {
+        // the runtime's own name, as the kubelet shows ids (`containerd://…`)
+        self.inner
+            .runtime_name
+            .get()
+            .cloned()
+            .unwrap_or_else(|| self.inner.options.handler.clone())
+    }
+
     async fn version(&self) -> Result<RuntimeVersion> {
         let request = cri::VersionRequest {
             version: super::CRI_API_VERSION.to_owned(),
@@ -70,8 +92,16 @@ impl Runtime for CriRuntime {
             .runtime_client()
             .version(request)
             .await
-            .map_err(|s| rpc_error("Version", "runtime", "", s))?
+            .map_err(|s| {
+                // says where it looked: what a user checks first
+                RuntimeError::Failed(format!(
+                    "{} (endpoint {})",
+                    rpc_error("Version", "runtime", "", s),
+                    self.inner.endpoint
+                ))
+            })?
             .into_inner();
+        let _ = self.inner.runtime_name.set(v.runtime_name.clone());
         Ok(RuntimeVersion {
             runtime_name: v.runtime_name,
             runtime_version: v.runtime_version,
@@ -79,6 +109,13 @@ impl Runtime for CriRuntime {
     }
 
     async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
+        if let Some(dir) = &self.inner.options.cni_conf_dir {
+            let (_, upper) = crate::podnet::split_node_range(pod_cidr)
+                .map_err(|e| RuntimeError::Failed(e.to_string()))?;
+            if crate::cni::write(dir, &upper).map_err(|e| RuntimeError::Failed(e.to_string()))? {
+                tracing::info!(dir = %dir.display(), range = %upper, "wrote the container pods' CNI config");
+            }
+        }
         let request = cri::UpdateRuntimeConfigRequest {
             runtime_config: Some(cri::RuntimeConfig {
                 network_config: Some(cri::NetworkConfig {
@@ -94,6 +131,10 @@ impl Runtime for CriRuntime {
     }
 
     async fn run_pod_sandbox(&self, config: &PodSandboxConfig) -> Result<String> {
+        if self.inner.runtime_name.get().is_none() {
+            // learns the runtime's name for container ids
+            self.version().await?;
+        }
         // the kubelet makes the pod's log folder; the runtime only writes files in it
         if let Some(dir) = &config.log_directory {
             tokio::fs::create_dir_all(dir).await.map_err(|e| {
@@ -179,15 +220,15 @@ impl Runtime for CriRuntime {
     }
 
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxInfo>> {
-        let request = cri::ListPodSandboxRequest { filter: None };
-        let items = self
-            .runtime_client()
-            .list_pod_sandbox(request)
-            .await
-            .map_err(|s| rpc_error("ListPodSandbox", "sandbox", "", s))?
-            .into_inner()
-            .items;
-        Ok(items.iter().map(status::sandbox_info).collect())
+        self.sandboxes(None).await
+    }
+
+    async fn pod_sandboxes(&self, sandbox: &PodSandboxConfig) -> Result<Vec<SandboxInfo>> {
+        let filter = cri::PodSandboxFilter {
+            label_selector: [(super::labels::POD_UID.to_owned(), sandbox.uid.clone())].into(),
+            ..Default::default()
+        };
+        self.sandboxes(Some(filter)).await
     }
 
     async fn image_present(&self, image: &str, _sandbox: &PodSandboxConfig) -> Result<bool> {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
+use tower::util::BoxCloneSyncService;
 
 use super::CriError;
 
@@ -27,7 +28,7 @@ pub(super) fn socket_path(endpoint: &str) -> Result<PathBuf, CriError> {
 
 /// Opens the channel, failing within `timeout` when nothing listens.
 pub(super) async fn connect(endpoint: &str, timeout: Duration) -> Result<Channel, CriError> {
-    let path: Arc<Path> = socket_path(endpoint)?.into();
+    let path = socket_path(endpoint)?;
     let failed = |message: String| CriError::Connect {
         endpoint: endpoint.to_owned(),
         message,
@@ -36,12 +37,9 @@ pub(super) async fn connect(endpoint: &str, timeout: Duration) -> Result<Channel
     if !path.exists() {
         return Err(failed(format!("no socket at {}", path.display())));
     }
-    let connector = tower::service_fn(move |_: Uri| {
-        let path = path.clone();
-        async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(&*path).await?)) }
-    });
-    let endpoint_uri = Endpoint::from_static("http://[::]:50051").connect_timeout(timeout);
-    match tokio::time::timeout(timeout, endpoint_uri.connect_with_connector(connector)).await {
+    let endpoint_uri = endpoint_for(timeout);
+    let channel = endpoint_uri.connect_with_connector(connector(path.into()));
+    match tokio::time::timeout(timeout, channel).await {
         Ok(Ok(channel)) => Ok(channel),
         Ok(Err(e)) => Err(failed(error_chain(&e))),
         Err(_) => Err(CriError::Timeout {
@@ -49,6 +47,25 @@ pub(super) async fn connect(endpoint: &str, timeout: Duration) -> Result<Channel
             timeout,
         }),
     }
+}
+
+/// The channel without a first connection: it dials on the first call and
+/// again after every break, so a runtime that starts later is picked up.
+pub(super) fn connect_lazy(endpoint: &str, timeout: Duration) -> Result<Channel, CriError> {
+    let path = socket_path(endpoint)?;
+    Ok(endpoint_for(timeout).connect_with_connector_lazy(connector(path.into())))
+}
+
+fn endpoint_for(timeout: Duration) -> Endpoint {
+    Endpoint::from_static("http://[::]:50051").connect_timeout(timeout)
+}
+
+/// Dials the socket anew for every connection tonic makes.
+fn connector(path: Arc<Path>) -> BoxCloneSyncService<Uri, TokioIo<UnixStream>, std::io::Error> {
+    BoxCloneSyncService::new(tower::service_fn(move |_: Uri| {
+        let path = path.clone();
+        async move { Ok(TokioIo::new(UnixStream::connect(&*path).await?)) }
+    }))
 }
 
 /// An error with its causes (tonic's own message is only "transport error").

@@ -46,7 +46,9 @@ fn specs_take_the_kubernetes_defaults_and_named_ports() {
     );
     assert_eq!(
         Spec::of(&c, Kind::Startup).unwrap().action,
-        Action::Unsupported
+        Action::Exec {
+            command: vec!["true".into()]
+        }
     );
     assert!(Spec::of(&json!({"name": "x"}), Kind::Liveness).is_none());
 }

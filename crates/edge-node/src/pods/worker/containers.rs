@@ -22,11 +22,19 @@ impl Worker {
         if self.sandbox_retry_at.is_some_and(|at| at > now) {
             return None;
         }
+        if let Some(id) = self.adopt_sandbox().await {
+            return Some(id);
+        }
         let runtime = &self.shared.runtime;
         let id = match runtime.run_pod_sandbox(&self.sandbox_config).await {
             Ok(id) => id,
             Err(err) => {
                 tracing::warn!(pod = %self.pod_label(), %err, "cannot create the pod sandbox");
+                self.event(PodEvent::of_object(
+                    true,
+                    "FailedCreatePodSandBox",
+                    format!("Failed to create pod sandbox: {err}"),
+                ));
                 self.sandbox_retry_at = Some(now + SANDBOX_RETRY);
                 return None;
             }
@@ -44,6 +52,58 @@ impl Worker {
         });
         self.sandbox_retry_at = None;
         Some(id)
+    }
+
+    /// Takes over the pod's ready sandbox and its containers when the
+    /// runtime still runs them (a CRI runtime across an agent restart), so
+    /// that nothing is recreated. Asked before every attempt to make a
+    /// sandbox: a runtime that did not answer before may answer now.
+    async fn adopt_sandbox(&mut self) -> Option<String> {
+        let runtime = self.shared.runtime.clone();
+        let found = runtime.pod_sandboxes(&self.sandbox_config).await.ok()?;
+        // what a failed or stopped attempt left (containerd keeps a sandbox
+        // whose network setup failed, holding its name): removed, and the
+        // next sandbox gets the next attempt number, as the kubelet does
+        let (ready, stale): (Vec<_>, Vec<_>) = found
+            .into_iter()
+            .partition(|s| s.state == SandboxState::Ready);
+        for old in &stale {
+            self.sandbox_config.attempt = self.sandbox_config.attempt.max(old.metadata.attempt + 1);
+            if let Err(err) = runtime.remove_pod_sandbox(&old.id).await {
+                tracing::warn!(sandbox = %old.id, %err, "cannot remove a sandbox that is not ready");
+            }
+        }
+        let sb = ready
+            .into_iter()
+            .max_by_key(|s| (s.metadata.attempt, s.created_at))?;
+        let status = runtime.pod_sandbox_status(&sb.id).await.ok()?;
+        let containers = runtime.list_containers(Some(&sb.id)).await.ok()?;
+        self.shared.router.register(&sb.id, self.notify.clone());
+        let mut adopted = Vec::new();
+        for slot in self.init.iter_mut().chain(self.containers.iter_mut()) {
+            let runs: Vec<_> = containers
+                .iter()
+                .filter(|c| c.name == slot.name())
+                .cloned()
+                .collect();
+            if runs.is_empty() {
+                continue;
+            }
+            for old in slot.adopt_runs(runs) {
+                if let Err(err) = runtime.remove_container(&old).await {
+                    tracing::warn!(container = %old, %err, "cannot remove an old run");
+                }
+            }
+            adopted.push(slot.name().to_owned());
+        }
+        tracing::info!(pod = %self.pod_label(), sandbox = %sb.id, containers = ?adopted, "adopted the running pod");
+        self.sandbox = Some(status);
+        self.sandbox_retry_at = None;
+        // the volumes are there; prepared again so that updates reach them
+        if !adopted.is_empty() {
+            self.refresh_volumes_now();
+        }
+        Some(sb.id)
     }
 
     /// Reads the current status of every container the worker has created.
@@ -195,12 +255,16 @@ impl Worker {
         Ok(())
     }
 
+    fn refresh_volumes_now(&mut self) {
+        if let Err(message) = self.prepare_volumes() {
+            tracing::warn!(pod = %self.pod_label(), %message, "cannot update the pod's volumes");
+        }
+    }
+
     /// The objects behind the pod's volumes changed: write them again.
     pub(super) fn refresh_volumes(&mut self) {
-        if self.volumes.is_some()
-            && let Err(message) = self.prepare_volumes()
-        {
-            tracing::warn!(pod = %self.pod_label(), %message, "cannot update the pod's volumes");
+        if self.volumes.is_some() {
+            self.refresh_volumes_now();
         }
     }
 

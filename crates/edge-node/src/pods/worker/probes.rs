@@ -24,7 +24,12 @@ impl Worker {
                     let prober = &self.containers[i].probes[p];
                     (prober.spec.action.clone(), prober.spec.timeout, prober.kind)
                 };
-                let result = probe::check(&action, &pod_ip, timeout).await;
+                let result = match (&action, self.containers[i].container_id()) {
+                    (probe::Action::Exec { command }, Some(id)) => {
+                        probe::exec_check(self.shared.runtime.as_ref(), id, command, timeout).await
+                    }
+                    _ => probe::check(&action, &pod_ip, timeout).await,
+                };
                 let slot = &mut self.containers[i];
                 let prober = &mut slot.probes[p];
                 if let Err(e) = &result {
