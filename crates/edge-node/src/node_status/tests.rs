@@ -90,7 +90,11 @@ fn pressure_thresholds() {
         change(&mut m);
         let got = conditions(&node_report(&config(), &m, None, at(0)));
         let statuses: Vec<&str> = got.iter().map(|c| c.1.as_str()).collect();
-        assert_eq!(statuses, [want[0], want[1], want[2], "True"], "{m:?}");
+        assert_eq!(
+            statuses,
+            [want[0], want[1], want[2], "True", "False"],
+            "{m:?}"
+        );
     }
     let mut m = machine();
     m.memory_available_bytes = 0;
@@ -102,6 +106,73 @@ fn pressure_thresholds() {
         got[3],
         ("Ready".into(), "True".into(), "KubeletReady".into())
     );
+}
+
+#[test]
+fn a_runtime_that_does_not_answer_is_not_advertised_and_is_reported() {
+    use runtime_shim::{HandlerStatus, RuntimeError, RuntimeVersion};
+    let mut cfg = config();
+    let up = |h: &str, name: &str| HandlerStatus {
+        handler: h.into(),
+        version: Ok(RuntimeVersion {
+            runtime_name: name.into(),
+            runtime_version: "1.0".into(),
+        }),
+    };
+    let down = HandlerStatus {
+        handler: "runc".into(),
+        version: Err(RuntimeError::Failed(
+            "no socket at /run/containerd/containerd.sock".into(),
+        )),
+    };
+    cfg.set_runtimes(&[down.clone(), up("wasmtime", "wasmtime")]);
+    let report = node_report(&cfg, &machine(), None, at(0));
+    let names: Vec<&str> = report.status["runtimeHandlers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["wasmtime"]);
+    assert_eq!(
+        report.status["nodeInfo"]["containerRuntimeVersion"],
+        "wasmtime://1.0"
+    );
+    let cond = report.status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == RUNTIME_CONDITION)
+        .unwrap();
+    assert_eq!(
+        (cond["status"].as_str(), cond["reason"].as_str()),
+        (Some("True"), Some(RUNTIME_DOWN_REASON))
+    );
+    assert!(
+        cond["message"]
+            .as_str()
+            .unwrap()
+            .contains("runc: no socket at"),
+        "{cond}"
+    );
+    // Ready stays: the node still runs wasm pods
+    assert!(conditions(&report).contains(&("Ready".into(), "True".into(), "KubeletReady".into())));
+
+    cfg.set_runtimes(&[up("runc", "containerd"), up("wasmtime", "wasmtime")]);
+    let report = node_report(&cfg, &machine(), Some(&report.status), at(10));
+    assert_eq!(
+        report.status["nodeInfo"]["containerRuntimeVersion"],
+        "containerd://1.0"
+    );
+    assert_eq!(
+        report.status["runtimeHandlers"].as_array().unwrap().len(),
+        2
+    );
+    assert!(conditions(&report).contains(&(
+        RUNTIME_CONDITION.into(),
+        "False".into(),
+        "ContainerRuntimeIsHealthy".into()
+    )));
 }
 
 #[test]

@@ -59,7 +59,11 @@ fn app(status: &Value) -> &Value {
 
 impl Node {
     fn new() -> Node {
-        let sim = SimRuntime::new();
+        Node::on(SimRuntime::new())
+    }
+
+    /// A node (an agent run) on `sim`, which may hold what an earlier run made.
+    fn on(sim: SimRuntime) -> Node {
         let (tx, reports) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();
         let pods = PodManager::new(
@@ -213,6 +217,40 @@ async fn adopts_the_last_status() {
     node.pods.sync(done);
     node.terminated("done").await;
     assert_eq!(node.sim.starts("uid-done"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_agent_adopts_what_still_runs() {
+    let mut first = Node::new();
+    first.pods.sync(pod("kept", "Always", &[]));
+    let before = first.until("kept", ready).await;
+    first.shutdown.cancel();
+    first.pods.join().await;
+
+    // the runtime outlived the agent: the next run takes its sandbox and
+    // container over, with the status it reported
+    let mut again = Node::on(first.sim.clone());
+    again
+        .pods
+        .sync_with_status(pod("kept", "Always", &[]), Some(before.clone()));
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    // nothing changed, so nothing new is reported
+    while let Ok(report) = again.reports.try_recv() {
+        if let PodReport::Status { status, .. } = report {
+            assert_eq!(app(&status)["containerID"], app(&before)["containerID"]);
+            assert_eq!(app(&status)["restartCount"], 0);
+        }
+    }
+    assert_eq!(again.pods.status("default", "kept"), Some(before));
+    assert_eq!(again.sim.starts("uid-kept"), 1);
+    assert_eq!(
+        (again.sim.sandbox_count(), again.sim.container_count()),
+        (1, 1)
+    );
+    // and still owns it: a deletion stops and removes it
+    again.pods.sync(deleted(pod("kept", "Always", &[]), 30));
+    again.terminated("kept").await;
+    assert_eq!(again.sim.sandbox_count(), 0);
 }
 
 #[tokio::test(start_paused = true)]
