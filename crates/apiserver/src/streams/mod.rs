@@ -8,7 +8,7 @@
 //! older versions, and newer ones when the WebSocket upgrade is refused,
 //! speak SPDY/3.1 (`v4`/`v5.channel.k8s.io`, `portforward.k8s.io`).
 //!
-//! Codecs and sessions are pure ([`websocket`], [`channel`], [`spdy`],
+//! Codecs and sessions are pure (WebSocket framing in the `wsframe` crate, [`channel`], [`spdy`],
 //! [`wire`], [`exec`], [`portforward`]: bytes or events in, events or
 //! actions out); [`conn`] drives them on the upgraded connection.
 
@@ -21,7 +21,6 @@ mod io;
 mod portforward;
 mod request;
 mod spdy;
-mod websocket;
 mod wire;
 
 pub use backend::{
