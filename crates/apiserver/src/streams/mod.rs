@@ -19,6 +19,7 @@ mod exec;
 mod handshake;
 mod io;
 mod portforward;
+mod relay;
 mod request;
 mod spdy;
 mod wire;
@@ -27,6 +28,7 @@ pub use backend::{
     AttachTarget, ExecTarget, ExitStatus, InputStream, OutputStream, PodRef, PodStreams,
     PortForwardTarget, PortStream, StreamBackend, StreamError, StreamIo, TerminalSize,
 };
+pub use relay::LinkStreams;
 
 use api::ResourceInfo;
 use axum::response::Response;
