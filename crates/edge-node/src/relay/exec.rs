@@ -251,9 +251,13 @@ async fn write_runtime(
 /// code in its `ExitCode` cause; any other failure is `-1` with its message.
 pub fn exit_of_status(json: &[u8]) -> Option<(i32, Option<String>)> {
     let status: Value = serde_json::from_slice(json).ok()?;
+    // the API server words it "Internal error occurred: error executing
+    // command in container: …" itself
     let message = status
         .get("message")
         .and_then(Value::as_str)
+        .map(|m| m.trim_start_matches("Internal error occurred: "))
+        .map(|m| m.trim_start_matches("error executing command in container: "))
         .filter(|m| !m.is_empty())
         .map(str::to_owned);
     match status.get("status").and_then(Value::as_str) {
@@ -297,7 +301,10 @@ mod tests {
         let internal = br#"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: failed to exec in container: exec: \"nope\": executable file not found in $PATH","reason":"InternalError","details":{"causes":[{"message":"x"}]},"code":500}"#;
         let (code, msg) = exit_of_status(internal).unwrap();
         assert_eq!(code, -1);
-        assert!(msg.unwrap().contains("executable file not found"));
+        assert_eq!(
+            msg.unwrap(),
+            "failed to exec in container: exec: \"nope\": executable file not found in $PATH"
+        );
         // NonZeroExitCode without a readable code
         let odd = br#"{"status":"Failure","reason":"NonZeroExitCode","message":"m","details":{"causes":[{"reason":"ExitCode","message":"x"}]}}"#;
         assert_eq!(exit_of_status(odd), Some((-1, Some("m".into()))));
