@@ -257,3 +257,68 @@ async fn write_to(out: &mut Option<super::io::OutputStream>, data: &[u8]) {
         *out = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::streams::io::OutputStream;
+    use crate::streams::wire::Outbound;
+
+    fn wire(chunks: &[Chunk]) -> Vec<u8> {
+        chunks.iter().flat_map(|c| c.encode().to_vec()).collect()
+    }
+
+    async fn drain(rx: &mut mpsc::Receiver<Outbound>) -> Vec<(u32, Bytes)> {
+        let mut got = Vec::new();
+        while let Ok(o) = rx.try_recv() {
+            if let Outbound::Data { stream, data } = o {
+                got.push((stream, data));
+            }
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn output_goes_to_its_stream_and_the_exit_code_ends_it() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut out = Some(OutputStream::new(tx.clone(), 1, Arc::default()));
+        let mut err = Some(OutputStream::new(tx, 2, Arc::default()));
+        let bytes = wire(&[
+            Chunk::Stdout("hi\n".into()),
+            Chunk::Stderr("oops\n".into()),
+            Chunk::Exit(3),
+        ]);
+        // split mid-chunk, as QUIC may deliver it
+        let (a, b) = bytes.split_at(7);
+        let from_node = a.chain(b);
+        let r = output(from_node, &mut out, &mut err).await;
+        assert_eq!(r.unwrap(), ExitStatus(3));
+        assert_eq!(
+            drain(&mut rx).await,
+            vec![(1, Bytes::from("hi\n")), (2, Bytes::from("oops\n"))]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_runtime_error_or_a_cut_stream_is_an_error() {
+        let (tx, _rx) = mpsc::channel(16);
+        let mut out = Some(OutputStream::new(tx.clone(), 1, Arc::default()));
+        let mut err = Some(OutputStream::new(tx, 2, Arc::default()));
+        let bytes = wire(&[
+            Chunk::Stderr("failed to exec in container: no such file\n".into()),
+            Chunk::Exit(-1),
+        ]);
+        let r = output(&bytes[..], &mut out, &mut err).await;
+        assert!(
+            matches!(&r, Err(StreamError::Failed(m)) if m == "failed to exec in container: no such file"),
+            "{r:?}"
+        );
+        let bytes = wire(&[Chunk::Stdout("partial".into())]);
+        let r = output(&bytes[..], &mut out, &mut err).await;
+        assert!(matches!(r, Err(StreamError::Unavailable(_))), "{r:?}");
+    }
+}
