@@ -184,6 +184,7 @@ pub async fn start(
     sans.extend(config.extra_sans.iter().cloned());
     let pki = Arc::new(Pki::load_or_create(dir, &sans, &server_url(addr))?);
     let link_port = crate::join::LinkPort::new(config.link_bind.port());
+    let nodes = crate::hub::NodeConnections::default();
     let api = Api {
         store: store as Arc<dyn Store>,
         openapi: Arc::new(OpenApi::build()?),
@@ -196,9 +197,14 @@ pub async fn start(
         shutdown: shutdown.clone(),
         pki: pki.clone(),
         link_port: link_port.clone(),
-        nodes: crate::hub::NodeConnections::default(),
+        nodes: nodes.clone(),
         metrics: config.metrics.clone(),
-        streams: config.streams.clone(),
+        // pods on real nodes stream over the link, unless the configuration
+        // brings a backend of its own (the debug builds' test backend)
+        streams: match config.streams.get() {
+            Some(_) => config.streams.clone(),
+            None => crate::streams::StreamBackend::new(crate::streams::LinkStreams::new(nodes)),
+        },
     };
     crate::bootstrap::ensure_defaults(&api).await?;
     tokio::spawn(crate::namespaces::run(api.clone()));

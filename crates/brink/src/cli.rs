@@ -170,8 +170,9 @@ pub struct ServerPlan {
 }
 
 impl ServerArgs {
-    /// Who serves exec, attach and port-forward: nobody yet (they are
-    /// refused), except the test backend of debug builds.
+    /// Who serves exec, attach and port-forward: the pods' nodes over the
+    /// link (the API server's default, `StreamBackend::default()` here),
+    /// or the test backend of debug builds.
     fn stream_backend(&self) -> anyhow::Result<apiserver::StreamBackend> {
         #[cfg(debug_assertions)]
         match self.test_exec_backend.as_deref() {

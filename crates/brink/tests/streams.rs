@@ -366,21 +366,54 @@ fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<i32> {
 }
 
 #[test]
-fn without_a_backend_streams_are_refused_with_the_reason() {
+fn over_the_link_a_node_that_cannot_exec_or_is_gone_says_why() {
+    // no test backend: streams go over the node link to the pod's agent
     let server = Server::start().unwrap();
+    let agent = Agent::start(&server, "sim", &["--simulate", "1"]).unwrap();
     let k = server.kubectl("1.33");
     let f = k.file(
         "p.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: box\nspec:\n  nodeName: nowhere\n  containers:\n  - name: main\n    image: example.com/box:1\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: box\nspec:\n  nodeName: sim-0000\n  containers:\n  - name: main\n    image: example.com/box:1\n",
     );
     k.ok(&["apply", "-f", &f]);
+    let running = eventually(Duration::from_secs(60), || {
+        k.run(&[
+            "get",
+            "pod",
+            "box",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].state.running}",
+        ])
+        .stdout
+        .contains("startedAt")
+    });
+    assert!(running);
     for v in VERSIONS {
         let started = Instant::now();
+        // the simulated runtime runs no processes
         let err = server.kubectl(v).fails(&["exec", "box", "--", "true"]);
         assert!(
-            err.contains("cannot exec pod box: its node runs containers without a CRI runtime yet"),
+            err.contains("exec is not supported by this runtime"),
             "{v}: {err}"
         );
         assert!(started.elapsed() < Duration::from_secs(10));
     }
+    drop(agent);
+    // killed: the link notices only at its idle timeout, so at first the
+    // node just does not answer; either way the client is told to retry
+    let started = Instant::now();
+    let err = server.kubectl("1.33").fails(&["exec", "box", "--", "true"]);
+    assert!(err.contains("node sim-0000"), "{err}");
+    assert!(err.contains("try again"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let gone = eventually(Duration::from_secs(60), || {
+        let r = server.kubectl("1.33").run(&["exec", "box", "--", "true"]);
+        r.stderr
+            .contains("node sim-0000 is not connected to the control plane")
+    });
+    assert!(
+        gone,
+        "{:?}",
+        server.kubectl("1.33").run(&["exec", "box", "--", "true"])
+    );
 }

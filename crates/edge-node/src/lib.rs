@@ -9,4 +9,5 @@ pub mod local;
 pub mod logs;
 pub mod node_status;
 pub mod pods;
+pub mod relay;
 pub mod sim;

@@ -6,7 +6,6 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use super::channel::ChannelProtocol;
 use super::exec::{ExecProtocol, SpdyVersion};
-use super::websocket;
 use super::wire::Wire;
 use crate::status::ApiError;
 
@@ -147,7 +146,7 @@ fn websocket_upgrade(
             supported.join(" ")
         ))
     };
-    let accept = Some(websocket::accept_key(key));
+    let accept = Some(wsframe::accept_key(key));
     match kind {
         Kind::PortForward => {
             if !offered.iter().any(|p| p == PORT_FORWARD_TUNNEL) {

@@ -8,7 +8,7 @@
 //! older versions, and newer ones when the WebSocket upgrade is refused,
 //! speak SPDY/3.1 (`v4`/`v5.channel.k8s.io`, `portforward.k8s.io`).
 //!
-//! Codecs and sessions are pure ([`websocket`], [`channel`], [`spdy`],
+//! Codecs and sessions are pure (WebSocket framing in the `wsframe` crate, [`channel`], [`spdy`],
 //! [`wire`], [`exec`], [`portforward`]: bytes or events in, events or
 //! actions out); [`conn`] drives them on the upgraded connection.
 
@@ -19,15 +19,16 @@ mod exec;
 mod handshake;
 mod io;
 mod portforward;
+mod relay;
 mod request;
 mod spdy;
-mod websocket;
 mod wire;
 
 pub use backend::{
     AttachTarget, ExecTarget, ExitStatus, InputStream, OutputStream, PodRef, PodStreams,
     PortForwardTarget, PortStream, StreamBackend, StreamError, StreamIo, TerminalSize,
 };
+pub use relay::LinkStreams;
 
 use api::ResourceInfo;
 use axum::response::Response;

@@ -67,12 +67,15 @@ pub fn exec_query(raw: Option<&str>, kind: Kind) -> ApiResult<ExecQuery> {
     Ok(q)
 }
 
-/// Refused before anything else: a wasm pod has no processes.
+/// Refused before anything else: a wasm pod has no processes (its ports
+/// can be forwarded).
 pub fn refuse_wasm(pod: &Value, name: &str, kind: Kind) -> ApiResult<()> {
-    if api::meta::get_str(pod, "spec.runtimeClassName") == Some("wasmtime") {
+    if kind != Kind::PortForward
+        && api::meta::get_str(pod, "spec.runtimeClassName") == Some("wasmtime")
+    {
         let verb = kind.verb();
         return Err(ApiError::BadRequest(format!(
-            "cannot {verb} pod {name}: it runs on wasmtime (runtimeClassName: wasmtime), and a wasm container has no processes or shell to {verb} into; read its output with kubectl logs, and reach its served ports on the pod's address"
+            "cannot {verb} pod {name}: it runs on wasmtime (runtimeClassName: wasmtime), and a wasm container has no processes or shell to {verb} into; read its output with kubectl logs, and reach its served ports with kubectl port-forward"
         )));
     }
     Ok(())
@@ -218,10 +221,11 @@ mod tests {
         let mut wasm = pod;
         wasm["spec"]["runtimeClassName"] = json!("wasmtime");
         assert!(
-            refuse_wasm(&wasm, "web", Kind::PortForward)
+            refuse_wasm(&wasm, "web", Kind::Exec)
                 .unwrap_err()
                 .to_string()
-                .contains("cannot port-forward pod web")
+                .contains("cannot exec pod web")
         );
+        assert!(refuse_wasm(&wasm, "web", Kind::PortForward).is_ok());
     }
 }

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::channel::{self, ChannelProtocol};
 use super::spdy::{Frame, SpdyDecoder, SpdyEncoder, SpdyError};
-use super::websocket::{self, Opcode, WsDecoder, WsError, WsEvent};
+use wsframe::{self as websocket, Opcode, WsDecoder, WsError, WsEvent};
 
 /// The largest WebSocket message accepted (a SPDY frame fits in one).
 const MAX_WS_MESSAGE: usize = 17 << 20;
@@ -75,7 +75,7 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(wire: Wire) -> Self {
-        let ws = || Some(WsDecoder::new(MAX_WS_MESSAGE));
+        let ws = || Some(WsDecoder::server(MAX_WS_MESSAGE));
         match wire {
             Wire::Channels(_) => Self {
                 ws: ws(),
@@ -236,7 +236,7 @@ impl Encoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::streams::websocket::client_frame;
+    use wsframe::client_frame;
 
     const MASK: [u8; 4] = [1, 2, 3, 4];
 

@@ -41,6 +41,8 @@ pub enum FromLink {
         LogsRequest,
         oneshot::Sender<Result<crate::logs::LogSource, LinkError>>,
     ),
+    /// Where the container an exec or port-forward stream is for runs.
+    StreamTarget(super::streams::TargetQuery),
     /// The hub applied every uplink item up to this seq.
     Ack(u64),
     /// A renewed certificate for the key sent with the CSR.
@@ -369,6 +371,12 @@ async fn serve_stream(
                 }
                 Err(e) => StreamReply::Failed(e),
             }
+        }
+        Ok(Down::Open(StreamOpen::Exec(req))) => {
+            return super::streams::exec(send, recv, to_agent, req).await;
+        }
+        Ok(Down::Open(StreamOpen::PortForward(req))) => {
+            return super::streams::port_forward(send, recv, to_agent, req).await;
         }
         Ok(other) => failed(400, format!("unexpected {other:?}")),
         Err(e) => {

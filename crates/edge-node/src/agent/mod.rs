@@ -7,6 +7,7 @@
 //! it is sent, so an outage or a restart loses nothing and restarts nothing.
 
 pub mod connection;
+pub mod streams;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -283,6 +284,16 @@ impl Agent {
             FromLink::Delta(delta) => self.on_delta(&delta)?,
             FromLink::Logs(req, reply) => {
                 let _ = reply.send(self.pods.log_source(&req));
+            }
+            FromLink::StreamTarget(q) => {
+                let found = self
+                    .pods
+                    .stream_target(&q.namespace, &q.pod, q.container.as_deref())
+                    .map(|target| streams::Resolved {
+                        target,
+                        runtime: self.runtime.clone(),
+                    });
+                let _ = q.reply.send(found);
             }
             FromLink::CertRenewed { cert_pem, key_pem } => {
                 match join::store_renewed(&self.data_dir, &cert_pem, &key_pem) {

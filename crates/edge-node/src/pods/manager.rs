@@ -322,6 +322,30 @@ impl PodManager {
         })
     }
 
+    /// What `kubectl exec` (a `container`) or `kubectl port-forward`
+    /// (`None`: any container of the pod) needs of a pod on this node: its
+    /// container's current run and the pod's address, read from the last
+    /// status the pod's worker reported.
+    pub fn stream_target(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+    ) -> Result<StreamTarget, api::link::LinkError> {
+        let not_found = |message: String| api::link::LinkError { code: 404, message };
+        let entry = self
+            .pods
+            .get(&(namespace.to_owned(), pod.to_owned()))
+            .ok_or_else(|| not_found(format!("pod {pod} is not on this node")))?;
+        let status = entry.status.borrow();
+        let status = status.as_ref();
+        let found = status.and_then(|s| StreamTarget::in_status(s, container));
+        found.ok_or_else(|| match container {
+            Some(c) => not_found(format!("container {c} not found in pod {pod}")),
+            None => not_found(format!("pod {pod} has no container on this node yet")),
+        })
+    }
+
     /// The uid of the pod managed under namespace/name.
     pub fn uid(&self, namespace: &str, name: &str) -> Option<&str> {
         self.pods
@@ -346,5 +370,86 @@ impl PodManager {
     /// the agent, and a CRI runtime's containers are adopted on restart.
     pub async fn join(mut self) {
         while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// A container of a pod as the streams (exec, port-forward) find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTarget {
+    /// The runtime's id of the container's current (or last) run.
+    pub container_id: String,
+    /// The runtime handler that runs it (`runc`, `wasmtime`, `sim`).
+    pub handler: String,
+    /// Whether that run is running.
+    pub running: bool,
+    /// The pod's IP, once it has one.
+    pub pod_ip: Option<String>,
+}
+
+impl StreamTarget {
+    /// Finds `container` (or, for `None`, the first container with a run)
+    /// in a PodStatus; init containers count too.
+    pub fn in_status(status: &Value, container: Option<&str>) -> Option<StreamTarget> {
+        let lists = ["containerStatuses", "initContainerStatuses"];
+        let (handler, id, running) = lists
+            .iter()
+            .filter_map(|l| status.get(*l)?.as_array())
+            .flatten()
+            .filter(|c| container.is_none_or(|name| c["name"] == name))
+            .find_map(|c| {
+                let (handler, id) = c.get("containerID")?.as_str()?.split_once("://")?;
+                let running = c.pointer("/state/running").is_some();
+                Some((handler.to_owned(), id.to_owned(), running))
+            })?;
+        Some(StreamTarget {
+            container_id: id,
+            handler,
+            running,
+            pod_ip: status
+                .get("podIP")
+                .and_then(Value::as_str)
+                .filter(|ip| !ip.is_empty())
+                .map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod stream_target_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containers_are_found_by_name_in_the_status() {
+        let status = json!({
+            "podIP": "10.42.0.7",
+            "initContainerStatuses": [
+                {"name": "init", "containerID": "runc://i1", "state": {"terminated": {"exitCode": 0}}}
+            ],
+            "containerStatuses": [
+                {"name": "waiting", "state": {"waiting": {"reason": "ContainerCreating"}}},
+                {"name": "web", "containerID": "runc://c2", "state": {"running": {}}}
+            ]
+        });
+        let web = StreamTarget::in_status(&status, Some("web")).unwrap();
+        assert_eq!(
+            web,
+            StreamTarget {
+                container_id: "c2".into(),
+                handler: "runc".into(),
+                running: true,
+                pod_ip: Some("10.42.0.7".into()),
+            }
+        );
+        let init = StreamTarget::in_status(&status, Some("init")).unwrap();
+        assert_eq!((init.container_id.as_str(), init.running), ("i1", false));
+        assert_eq!(StreamTarget::in_status(&status, Some("waiting")), None);
+        assert_eq!(StreamTarget::in_status(&status, Some("other")), None);
+        // any container: the first with a run
+        assert_eq!(
+            StreamTarget::in_status(&status, None).unwrap().container_id,
+            "c2"
+        );
+        assert_eq!(StreamTarget::in_status(&json!({}), None), None);
     }
 }

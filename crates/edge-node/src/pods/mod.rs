@@ -32,5 +32,5 @@ mod worker;
 mod tests;
 
 pub use lifecycle::{LifecycleError, PodState};
-pub use manager::{PodManager, PodReport};
+pub use manager::{PodManager, PodReport, StreamTarget};
 pub use worker::RECHECK;

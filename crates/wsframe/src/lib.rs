@@ -1,6 +1,20 @@
-//! WebSocket (RFC 6455), server side: the opening handshake's accept key,
-//! decoding the client's masked frames into messages, encoding unmasked
-//! frames. No I/O here.
+//! WebSocket (RFC 6455) framing for both ends of a connection, and a small
+//! client over tokio I/O.
+//!
+//! - [`WsDecoder`] reassembles frames into [`WsEvent`]s. A server's decoder
+//!   ([`Role::Server`]) insists that frames are masked, a client's
+//!   ([`Role::Client`]) that they are not.
+//! - [`encode`] appends an unmasked frame (what a server sends),
+//!   [`encode_masked`] a masked one (what a client sends).
+//! - [`accept_key`] is the opening handshake's `Sec-WebSocket-Accept`;
+//!   [`handshake`] builds and checks a client's upgrade; [`client`] connects
+//!   to a `ws://` or `http://` URL and reads and writes messages.
+//!
+//! The brink API server speaks the server role to kubectl; the agent speaks
+//! the client role to the container runtime's streaming server.
+
+pub mod client;
+pub mod handshake;
 
 use base64::Engine as _;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -34,24 +48,39 @@ impl Opcode {
             _ => return None,
         })
     }
+
+    fn is_control(self) -> bool {
+        matches!(self, Opcode::Close | Opcode::Ping | Opcode::Pong)
+    }
 }
 
-/// What the client sent, reassembled.
+/// Which end of the connection a decoder is on: it decides whether the
+/// peer's frames must be masked (a server reads masked client frames, a
+/// client reads unmasked server frames).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Server,
+    Client,
+}
+
+/// What the peer sent, reassembled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsEvent {
     Text(Bytes),
     Binary(Bytes),
     Ping(Bytes),
     Pong(Bytes),
-    /// The client closes, with its status code if it gave one.
+    /// The peer closes, with its status code if it gave one.
     Close(Option<u16>),
 }
 
-/// Why the client's frames could not be accepted.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why the peer's frames could not be accepted.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum WsError {
     #[error("a client frame was not masked")]
     Unmasked,
+    #[error("a server frame was masked")]
+    Masked,
     #[error("reserved bits set without a negotiated extension")]
     ReservedBits,
     #[error("unknown opcode {0:#x}")]
@@ -78,8 +107,9 @@ pub fn accept_key(key: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
 }
 
-/// Reassembles the client's frames into events.
+/// Reassembles the peer's frames into events.
 pub struct WsDecoder {
+    role: Role,
     buf: BytesMut,
     /// A fragmented data message in progress: its opcode and bytes so far.
     partial: Option<(Opcode, BytesMut)>,
@@ -87,9 +117,21 @@ pub struct WsDecoder {
 }
 
 impl WsDecoder {
-    /// A decoder refusing messages larger than `max_message` bytes.
-    pub fn new(max_message: usize) -> Self {
+    /// A server's decoder (client frames must be masked), refusing
+    /// messages larger than `max_message` bytes.
+    pub fn server(max_message: usize) -> Self {
+        Self::new(Role::Server, max_message)
+    }
+
+    /// A client's decoder (server frames must not be masked).
+    pub fn client(max_message: usize) -> Self {
+        Self::new(Role::Client, max_message)
+    }
+
+    /// A decoder for `role`.
+    pub fn new(role: Role, max_message: usize) -> Self {
         Self {
+            role,
             buf: BytesMut::new(),
             partial: None,
             max_message,
@@ -159,8 +201,11 @@ impl WsDecoder {
             return Err(WsError::ReservedBits);
         }
         let opcode = Opcode::from_u8(b[0] & 0x0f).ok_or(WsError::UnknownOpcode(b[0] & 0x0f))?;
-        if b[1] & 0x80 == 0 {
-            return Err(WsError::Unmasked);
+        let masked = b[1] & 0x80 != 0;
+        match (self.role, masked) {
+            (Role::Server, false) => return Err(WsError::Unmasked),
+            (Role::Client, true) => return Err(WsError::Masked),
+            _ => {}
         }
         let (len, head) = match b[1] & 0x7f {
             126 if b.len() >= 4 => (u64::from(u16::from_be_bytes([b[2], b[3]])), 4),
@@ -171,11 +216,10 @@ impl WsDecoder {
             126 | 127 => return Ok(None),
             n => (u64::from(n), 2),
         };
-        let control = matches!(opcode, Opcode::Close | Opcode::Ping | Opcode::Pong);
-        if control && !fin {
+        if opcode.is_control() && !fin {
             return Err(WsError::FragmentedControl);
         }
-        if control && len > 125 {
+        if opcode.is_control() && len > 125 {
             return Err(WsError::ControlTooLong(len));
         }
         if len > self.max_message as u64 {
@@ -185,15 +229,19 @@ impl WsDecoder {
             });
         }
         let len = len as usize;
-        if b.len() < head + 4 + len {
+        let mask_len = if masked { 4 } else { 0 };
+        if b.len() < head + mask_len + len {
             return Ok(None);
         }
         self.buf.advance(head);
-        let mask = [self.buf[0], self.buf[1], self.buf[2], self.buf[3]];
-        self.buf.advance(4);
+        let mask = masked.then(|| {
+            let m = [self.buf[0], self.buf[1], self.buf[2], self.buf[3]];
+            self.buf.advance(4);
+            m
+        });
         let mut payload = self.buf.split_to(len);
-        for (i, byte) in payload.iter_mut().enumerate() {
-            *byte ^= mask[i % 4];
+        if let Some(mask) = mask {
+            apply_mask(&mut payload, mask);
         }
         Ok(Some((fin, opcode, payload.freeze())))
     }
@@ -207,30 +255,77 @@ fn message(kind: Opcode, data: Bytes) -> WsEvent {
     }
 }
 
-/// Appends one unmasked, final frame (what a server sends).
-pub fn encode(out: &mut BytesMut, opcode: Opcode, payload: &[u8]) {
-    out.put_u8(0x80 | opcode as u8);
+fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
+    for (i, byte) in data.iter_mut().enumerate() {
+        *byte ^= mask[i % 4];
+    }
+}
+
+/// Appends one final frame, masked with `mask` if given: the general form
+/// of [`encode`] and [`encode_masked`].
+pub fn encode_frame(
+    out: &mut BytesMut,
+    fin: bool,
+    opcode: Opcode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
+    out.put_u8(if fin { 0x80 } else { 0 } | opcode as u8);
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
     match payload.len() {
-        n if n < 126 => out.put_u8(n as u8),
+        n if n < 126 => out.put_u8(mask_bit | n as u8),
         n if n <= 0xffff => {
-            out.put_u8(126);
+            out.put_u8(mask_bit | 126);
             out.put_u16(n as u16);
         }
         n => {
-            out.put_u8(127);
+            out.put_u8(mask_bit | 127);
             out.put_u64(n as u64);
         }
     }
-    out.put_slice(payload);
+    match mask {
+        None => out.put_slice(payload),
+        Some(mask) => {
+            out.put_slice(&mask);
+            let start = out.len();
+            out.put_slice(payload);
+            apply_mask(&mut out[start..], mask);
+        }
+    }
 }
 
-/// Appends a close frame with `code`.
+/// Appends one unmasked, final frame (what a server sends).
+pub fn encode(out: &mut BytesMut, opcode: Opcode, payload: &[u8]) {
+    encode_frame(out, true, opcode, payload, None);
+}
+
+/// Appends one final frame masked with `mask` (what a client sends; the
+/// mask must be unpredictable, see [`random_mask`]).
+pub fn encode_masked(out: &mut BytesMut, opcode: Opcode, payload: &[u8], mask: [u8; 4]) {
+    encode_frame(out, true, opcode, payload, Some(mask));
+}
+
+/// Appends an unmasked close frame with `code`.
 pub fn encode_close(out: &mut BytesMut, code: u16) {
     encode(out, Opcode::Close, &code.to_be_bytes());
 }
 
-/// A masked client frame, for tests that play kubectl.
-#[cfg(test)]
+/// A fresh masking key from the system's random source.
+pub fn random_mask() -> [u8; 4] {
+    let mut mask = [0u8; 4];
+    fill_random(&mut mask);
+    mask
+}
+
+fn fill_random(buf: &mut [u8]) {
+    use ring::rand::SecureRandom as _;
+    // the system source does not fail on Linux once booted; a zero key
+    // would still be a valid (if predictable) frame
+    let _ = ring::rand::SystemRandom::new().fill(buf);
+}
+
+/// A masked frame with a raw opcode byte, for tests that play a client
+/// (including invalid opcodes).
 pub fn client_frame(fin: bool, opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
     let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
     match payload.len() {
@@ -250,100 +345,4 @@ pub fn client_frame(fin: bool, opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-    #[test]
-    fn accept_key_matches_rfc_6455_example() {
-        assert_eq!(
-            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-        );
-    }
-
-    #[test]
-    fn masked_messages_of_every_length_form_decode() {
-        for size in [0usize, 5, 125, 126, 300, 70_000] {
-            let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
-            let mut d = WsDecoder::new(1 << 20);
-            let wire = client_frame(true, 2, &payload, MASK);
-            d.feed(&wire[..wire.len() / 2]);
-            assert_eq!(d.next_event(), Ok(None), "size {size}");
-            d.feed(&wire[wire.len() / 2..]);
-            assert_eq!(d.next_event(), Ok(Some(WsEvent::Binary(payload.into()))));
-            assert_eq!(d.next_event(), Ok(None));
-        }
-    }
-
-    #[test]
-    fn fragments_join_and_control_frames_interleave() {
-        let mut d = WsDecoder::new(1024);
-        d.feed(&client_frame(false, 1, b"Hel", MASK));
-        d.feed(&client_frame(true, 9, b"p", MASK));
-        d.feed(&client_frame(true, 0, b"lo", MASK));
-        d.feed(&client_frame(true, 8, &1000u16.to_be_bytes(), MASK));
-        assert_eq!(d.next_event(), Ok(Some(WsEvent::Ping("p".into()))));
-        assert_eq!(d.next_event(), Ok(Some(WsEvent::Text("Hello".into()))));
-        assert_eq!(d.next_event(), Ok(Some(WsEvent::Close(Some(1000)))));
-    }
-
-    #[test]
-    fn protocol_violations_are_errors() {
-        let cases: Vec<(Vec<u8>, WsError)> = vec![
-            (vec![0x82, 0x00], WsError::Unmasked),
-            (vec![0xc2, 0x80, 0, 0, 0, 0], WsError::ReservedBits),
-            (vec![0x83, 0x80, 0, 0, 0, 0], WsError::UnknownOpcode(3)),
-            (
-                client_frame(false, 9, b"", MASK),
-                WsError::FragmentedControl,
-            ),
-            (
-                client_frame(true, 9, &[0; 126], MASK),
-                WsError::ControlTooLong(126),
-            ),
-            (
-                client_frame(true, 0, b"x", MASK),
-                WsError::UnexpectedContinuation,
-            ),
-            (client_frame(true, 8, b"x", MASK), WsError::BadClose),
-            (
-                vec![0x82, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-                WsError::TooLarge {
-                    size: u64::MAX,
-                    limit: 64,
-                },
-            ),
-        ];
-        for (wire, want) in cases {
-            let mut d = WsDecoder::new(64);
-            d.feed(&wire);
-            assert_eq!(d.next_event(), Err(want));
-        }
-        let mut d = WsDecoder::new(64);
-        d.feed(&client_frame(false, 2, b"a", MASK));
-        d.feed(&client_frame(true, 2, b"b", MASK));
-        assert_eq!(d.next_event(), Err(WsError::Interleaved));
-        let mut d = WsDecoder::new(4);
-        d.feed(&client_frame(false, 2, b"abc", MASK));
-        d.feed(&client_frame(true, 0, b"de", MASK));
-        assert!(matches!(d.next_event(), Err(WsError::TooLarge { .. })));
-    }
-
-    #[test]
-    fn server_frames_are_unmasked_with_the_shortest_length() {
-        let mut out = BytesMut::new();
-        encode(&mut out, Opcode::Binary, b"\x01hi");
-        assert_eq!(&out[..], b"\x82\x03\x01hi");
-        let mut out = BytesMut::new();
-        encode(&mut out, Opcode::Binary, &[0; 200]);
-        assert_eq!(&out[..4], &[0x82, 126, 0, 200]);
-        let mut out = BytesMut::new();
-        encode(&mut out, Opcode::Binary, &vec![0; 70_000]);
-        assert_eq!(&out[..2], &[0x82, 127]);
-        let mut out = BytesMut::new();
-        encode_close(&mut out, CLOSE_NORMAL);
-        assert_eq!(&out[..], &[0x88, 2, 0x03, 0xe8]);
-    }
-}
+mod tests;

@@ -1,0 +1,39 @@
+//! The node's half of `kubectl exec` and `kubectl port-forward`: the API
+//! server opens a stream on the link, the agent connects to the container
+//! runtime's streaming server (the URL CRI `Exec` or `PortForward` gave) as
+//! a WebSocket client, and relays between the two. The node opens no port
+//! of its own; the runtime's streaming server listens on loopback only.
+//!
+//! - [`exec`]: `link::channels` chunks ↔ the `v4.channel.k8s.io` /
+//!   `v5.channel.k8s.io` remote command protocol;
+//! - [`port_forward`]: raw bytes ↔ the WebSocket port-forward protocol, or
+//!   a plain TCP connection for pods whose ports the node reaches directly.
+//!
+//! Both are generic over the link side (any `AsyncRead`/`AsyncWrite`), so
+//! that tests drive them without a link.
+
+pub mod exec;
+pub mod port_forward;
+
+pub use exec::{ExecRelay, exit_of_status};
+pub use port_forward::PortForwardRelay;
+
+/// Why a relay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The runtime's streaming server could not be reached or refused.
+    #[error("connecting to the runtime's streaming server: {0}")]
+    Connect(#[from] wsframe::client::ClientError),
+    /// The link side broke (the API server or kubectl went away).
+    #[error("link stream: {0}")]
+    Link(#[from] std::io::Error),
+    /// The API server sent bytes that are not exec chunks.
+    #[error("link stream: {0}")]
+    Chunk(#[from] link::channels::ChunkError),
+    /// The runtime reported an error for a forwarded connection.
+    #[error("{0}")]
+    Forward(String),
+}
+
+/// The largest WebSocket message taken from the runtime.
+const MAX_WS_MESSAGE: usize = 4 << 20;
