@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::cri::{CriLease, lease};
+use common::terminal::{on_terminal, port_forward};
 use common::wasm::{Registry, guest};
 use common::{Agent, Kubectl, Server, eventually};
 use serde_json::Value;
@@ -610,4 +611,98 @@ fn a_node_without_a_container_runtime_runs_wasm_pods_only() {
         json(&k, &["get", "pod", "plain"])["spec"]["nodeName"],
         Value::Null
     );
+}
+
+#[test]
+fn exec_and_port_forward_reach_containers_through_the_node_link() {
+    let c = cluster(&[]);
+    // httpd on the pod's address, and one on its loopback only (port-forward
+    // reaches "localhost in the pod", as with the kubelet)
+    let script = WEB.replace("&& exec", "&& httpd -p 127.0.0.1:9090 -h /www && exec");
+    apply(
+        &c.k,
+        "box",
+        &busybox_pod("box", &c.busybox, &[("main", &script)], ""),
+    );
+    wait_pod(&c.k, "box", "ran", running);
+    for v in ["1.27", "1.33"] {
+        let k = c.server.kubectl(v);
+        let r = k.run(&[
+            "exec",
+            "box",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ]);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (3, "out\n"),
+            "{v}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("err"), "{v}: {}", r.stderr);
+        assert_eq!(
+            k.ok(&["exec", "box", "-c", "main", "--", "hostname"]),
+            "box\n",
+            "{v}"
+        );
+        let r = k.run_stdin(
+            &["exec", "-i", "box", "--", "head", "-n1"],
+            Some("typed line\n"),
+        );
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (0, "typed line\n"),
+            "{v}: {}",
+            r.stderr
+        );
+        let r = k.run(&["exec", "box", "--", "no-such-command"]);
+        assert_ne!(r.code, 0, "{v}");
+        assert!(r.stderr.contains("no-such-command"), "{v}: {}", r.stderr);
+        let r = k.run(&["exec", "box", "-c", "nope", "--", "true"]);
+        assert!(
+            r.code != 0 && r.stderr.contains("nope"),
+            "{v}: {}",
+            r.stderr
+        );
+
+        // interactive, on a terminal
+        let (code, out) = on_terminal(
+            &k,
+            &[
+                "exec",
+                "-it",
+                "box",
+                "--",
+                "sh",
+                "-c",
+                "test -t 0 && echo on-a-tty; read line; stty size; echo got:$line; exit 4",
+            ],
+            "hello\n",
+        );
+        assert!(out.contains("on-a-tty"), "{v}: {out}");
+        assert!(
+            out.contains("30 100"),
+            "{v}: the terminal size never reached the container: {out}"
+        );
+        assert!(out.contains("got:hello"), "{v}: {out}");
+        assert_eq!(code, 4, "{v}: {out}");
+
+        // port-forward, with no port open on the node
+        for (port, page) in [(8080, "hello-from-box\n"), (9090, "hello-from-box\n")] {
+            let (mut child, local) = port_forward(&k, "pod/box", port);
+            let body = curl(&format!("http://127.0.0.1:{local}/"));
+            let again = curl(&format!("http://127.0.0.1:{local}/"));
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_eq!(body.as_deref(), Some(page), "{v}: port {port}");
+            assert_eq!(
+                again.as_deref(),
+                Some(page),
+                "{v}: port {port}, second connection"
+            );
+        }
+    }
+    drop(c);
 }

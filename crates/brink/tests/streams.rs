@@ -6,10 +6,11 @@
 
 mod common;
 
-use common::{Agent, Kubectl, Server, eventually};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use common::terminal::{on_terminal, port_forward};
+use common::{Agent, Server, eventually};
+use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const VERSIONS: [&str; 2] = ["1.27", "1.33"];
@@ -155,54 +156,6 @@ fn exec_and_attach_carry_stdin() {
     }
 }
 
-/// Runs kubectl on a pseudo-terminal (util-linux `script`) sized 100x30,
-/// typing `input` and keeping the terminal open until kubectl exits.
-fn on_terminal(k: &Kubectl, args: &[&str], input: &str) -> (i32, String) {
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-    let mut line = format!(
-        "stty cols 100 rows 30; exec {} --kubeconfig {} --cache-dir {}",
-        quote(&k.bin.display().to_string()),
-        quote(&k.kubeconfig.display().to_string()),
-        quote(&k.cache.display().to_string())
-    );
-    for a in args {
-        line.push(' ');
-        line.push_str(&quote(a));
-    }
-    let mut child = std::process::Command::new("script")
-        .args(["-q", "-e", "-f", "-c", &line, "/dev/null"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    stdin.write_all(input.as_bytes()).unwrap();
-    let status = wait_for(&mut child, Duration::from_secs(60));
-    drop(stdin);
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    (status, out)
-}
-
-fn wait_for(child: &mut Child, timeout: Duration) -> i32 {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code().unwrap_or(-1);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    panic!("kubectl on a terminal did not finish in {timeout:?}");
-}
-
 #[test]
 fn exec_with_a_terminal() {
     let c = cluster();
@@ -255,28 +208,6 @@ fn echo_server() -> u16 {
     port
 }
 
-/// Starts `kubectl port-forward pod/box :remote`; returns it and its local port.
-fn port_forward(k: &Kubectl, remote: u16) -> (Child, u16) {
-    let mut child = k
-        .command(&["port-forward", "pod/box", &format!(":{remote}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().expect("a line").unwrap();
-    // "Forwarding from 127.0.0.1:NNNNN -> REMOTE"
-    let local = first
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected output: {first}"));
-    std::thread::spawn(move || for _ in lines {});
-    (child, local)
-}
-
 fn round_trip(local: u16, payload: &[u8]) -> Vec<u8> {
     let mut s = TcpStream::connect(("127.0.0.1", local)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -299,7 +230,7 @@ fn port_forward_carries_data_both_ways() {
         let k = c.server.kubectl(v);
         let mut forward = None;
         let log = new_log(&c.server, || {
-            let (_, local) = forward.insert(port_forward(&k, echo));
+            let (_, local) = forward.insert(port_forward(&k, "pod/box", echo));
             let local = *local;
             for i in 0..3 {
                 assert_eq!(round_trip(local, b"ping"), b"ping", "{v}: connection {i}");
@@ -333,7 +264,7 @@ fn port_forward_to_a_closed_port_reports_the_error() {
     let closed = common::free_port();
     for v in VERSIONS {
         let k = c.server.kubectl(v);
-        let (mut child, local) = port_forward(&k, closed);
+        let (mut child, local) = port_forward(&k, "pod/box", closed);
         assert_eq!(round_trip(local, b"anyone?"), b"", "{v}");
         let _ = wait_for_exit(&mut child, Duration::from_secs(10));
         let _ = child.kill();

@@ -4,6 +4,7 @@
 
 pub mod cri;
 pub mod registry;
+pub mod terminal;
 pub mod wasm;
 
 use anyhow::{Context, Result, bail};
