@@ -706,3 +706,76 @@ fn exec_and_port_forward_reach_containers_through_the_node_link() {
     }
     drop(c);
 }
+
+#[test]
+fn image_pulls_use_image_pull_secrets_and_say_why_they_fail() {
+    let c = cluster(&[]);
+    let k = &c.k;
+    let registry = Registry::start_with_auth("puller", "s3cret").unwrap();
+    let image = c
+        .cri
+        .env
+        .copy_busybox(&registry.addr, "auth", "puller", "s3cret");
+    let pod = |name: &str, secret: bool| {
+        busybox_pod(
+            name,
+            &image,
+            &[("main", "echo pulled; sleep 3600")],
+            if secret {
+                "  imagePullSecrets: [{name: regcred}]\n"
+            } else {
+                ""
+            },
+        )
+    };
+
+    // no credentials: the registry's refusal, as ErrImagePull then back-off
+    apply(k, "anonymous", &pod("anonymous", false));
+    let p = wait_pod(k, "anonymous", "failed to pull", |p| {
+        matches!(
+            reason_of(p, "waiting").as_deref(),
+            Some("ErrImagePull" | "ImagePullBackOff")
+        )
+    });
+    let message = first_container(&p)["state"]["waiting"]["message"].to_string();
+    assert!(
+        message.contains("401") || message.to_lowercase().contains("unauthorized"),
+        "{p}"
+    );
+
+    // with a docker-registry Secret: pulled, with the kubelet's events
+    k.ok(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        &format!("--docker-server={}", registry.addr),
+        "--docker-username=puller",
+        "--docker-password=s3cret",
+    ]);
+    apply(k, "authorized", &pod("authorized", true));
+    wait_pod(k, "authorized", "ran", running);
+    assert!(eventually(Duration::from_secs(10), || k
+        .run(&["logs", "authorized"])
+        .stdout
+        == "pulled\n"));
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=authorized",
+    ]);
+    assert!(
+        events.contains("Pulling") && events.contains("Successfully pulled image"),
+        "{events}"
+    );
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=anonymous",
+    ]);
+    assert!(events.contains("Failed to pull image"), "{events}");
+    let _ = std::fs::remove_dir_all(c.cri.env.dir.join("certs.d").join(&registry.addr));
+    drop(c);
+}

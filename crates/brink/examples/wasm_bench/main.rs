@@ -29,22 +29,21 @@ mod registry;
 #[path = "../api_bench/server.rs"]
 #[allow(dead_code)]
 mod server;
+mod watch;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kube::api::{PostParams, WatchEvent, WatchParams};
-use tokio::sync::Mutex;
+use kube::api::PostParams;
 
 use registry::{Registry, build_guests};
 use server::rss_kib;
+use watch::{summary, wait_all, watch_running};
 
 struct Args {
     pods: usize,
@@ -81,25 +80,6 @@ fn parse_args() -> Result<Args> {
     Ok(a)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn summary(mut v: Vec<Duration>) -> String {
-    v.sort();
-    format!(
-        "p50 {:.2?}, p99 {:.2?}, max {:.2?} (n={})",
-        percentile(&v, 0.5),
-        percentile(&v, 0.99),
-        v.last().copied().unwrap_or_default(),
-        v.len()
-    )
-}
-
 fn push(bin: &Path, registry: &Registry, file: &Path, name_tag: &str) -> Result<String> {
     registry.push_with(bin, file, name_tag, None)
 }
@@ -128,63 +108,6 @@ fn http_pod(name: &str, node: &str, image: &str) -> Result<Pod> {
             }]
         }
     }))?)
-}
-
-fn running(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|c| c.first())
-        .and_then(|c| c.state.as_ref())
-        .is_some_and(|s| s.running.is_some())
-}
-
-/// When each pod was first seen running, by name (a watch from now on).
-async fn watch_running(pods: Api<Pod>) -> Result<Arc<Mutex<HashMap<String, Instant>>>> {
-    let seen = Arc::new(Mutex::new(HashMap::new()));
-    let rv = pods
-        .list_metadata(&Default::default())
-        .await?
-        .metadata
-        .resource_version
-        .unwrap_or_default();
-    let mut stream = pods
-        .watch(&WatchParams::default().timeout(290), &rv)
-        .await?
-        .boxed();
-    let out = seen.clone();
-    tokio::spawn(async move {
-        while let Some(Ok(ev)) = stream.next().await {
-            if let WatchEvent::Added(p) | WatchEvent::Modified(p) = ev
-                && running(&p)
-                && let Some(name) = p.metadata.name.clone()
-            {
-                out.lock().await.entry(name).or_insert_with(Instant::now);
-            }
-        }
-    });
-    Ok(seen)
-}
-
-async fn wait_all(
-    seen: &Mutex<HashMap<String, Instant>>,
-    names: &[String],
-    what: &str,
-) -> Result<()> {
-    let started = Instant::now();
-    loop {
-        let done = {
-            let s = seen.lock().await;
-            names.iter().filter(|n| s.contains_key(*n)).count()
-        };
-        if done == names.len() {
-            return Ok(());
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("{what}: only {done}/{} running after 10 min", names.len());
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 #[tokio::main]
@@ -223,29 +146,8 @@ async fn main() -> Result<()> {
     let registry = Registry::start()?;
     let image = push(&bin, &registry, &hello_http, "hello-http:1")?;
     let srv = server::Server::start_with(&bin, &["--node-cidr-mask-size", "21"])?;
-    let client = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::read_from(srv.data_dir().join("admin.kubeconfig"))?,
-            &Default::default(),
-        )
-        .await?,
-    )?;
-    let token = std::fs::read_to_string(srv.data_dir().join("node-token"))?;
-    let agent_dir = srv.dir.path().join("agent");
-    let mut agent = Command::new(&bin)
-        .args([
-            "agent",
-            "--server",
-            &format!("https://{}", srv.addr),
-            "--token",
-            token.trim(),
-        ])
-        .args(["--node-name", "bench-wasm", "--data-dir"])
-        .arg(&agent_dir)
-        .env("BRINK_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(srv.dir.path().join("agent.log"))?)
-        .spawn()?;
+    let client = watch::client(&srv).await?;
+    let mut agent = watch::spawn_agent(&bin, &srv, "bench-wasm", &[])?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
     let started = Instant::now();

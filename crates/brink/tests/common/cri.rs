@@ -43,6 +43,51 @@ impl CriEnv {
         ]
     }
 
+    /// Copies busybox into the registry at `addr` as `brink/busybox:TAG`
+    /// with `ctr` (pushing as `user:password`), containerd reaching it over
+    /// plain HTTP; returns the reference. Nothing of it stays in
+    /// containerd's image store, so a pod really pulls it.
+    pub fn copy_busybox(&self, addr: &str, tag: &str, user: &str, password: &str) -> String {
+        let hosts = self.dir.join("certs.d").join(addr);
+        std::fs::create_dir_all(&hosts).unwrap();
+        std::fs::write(
+            hosts.join("hosts.toml"),
+            format!("server = \"http://{addr}\"\n[host.\"http://{addr}\"]\n  capabilities = [\"pull\", \"resolve\", \"push\"]\n"),
+        )
+        .unwrap();
+        let target = format!("{addr}/brink/busybox:{tag}");
+        let hosts_dir = self.dir.join("certs.d").display().to_string();
+        let creds = format!("{user}:{password}");
+        for args in [
+            vec!["images", "pull", "--hosts-dir", &hosts_dir, &self.busybox],
+            vec!["images", "tag", "--force", &self.busybox, &target],
+            vec![
+                "images",
+                "push",
+                "--hosts-dir",
+                &hosts_dir,
+                "--user",
+                &creds,
+                &target,
+            ],
+            vec!["images", "rm", &target, &self.busybox],
+        ] {
+            let out = Command::new("ctr")
+                .args(["--address", self.endpoint.trim_start_matches("unix://")])
+                .args(["-n", "brink-e2e-copy"])
+                .args(&args)
+                .output()
+                .expect("ctr");
+            assert!(
+                out.status.success(),
+                "ctr {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        target
+    }
+
     /// Kills containerd (SIGTERM, as `systemctl restart` would; the
     /// containers' shims live on) and starts it again with `scripts/cri-env`.
     pub fn restart_containerd(&self) {

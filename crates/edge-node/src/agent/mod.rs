@@ -446,6 +446,13 @@ impl Agent {
                 ));
             }
         }
+        let back = was_down
+            .iter()
+            .any(|h| self.status_cfg.handlers.contains(h));
+        if back && let Some(cidr) = self.db.meta(POD_CIDR_META)? {
+            // a runtime that started late (or restarted) learns the pod network
+            apply_pod_cidr(self.runtime.as_ref(), &cidr).await;
+        }
         for handler in was_down {
             if self.status_cfg.handlers.contains(&handler) {
                 info!(%handler, "container runtime answers again");

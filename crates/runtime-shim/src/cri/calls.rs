@@ -108,14 +108,11 @@ impl Runtime for CriRuntime {
         })
     }
 
+    /// Tells the runtime the pod CIDR, then writes brink's conflist for the
+    /// upper half of it: only once the runtime answers, so that a node with
+    /// no container runtime gets no CNI file (the agent calls this again
+    /// when the runtime comes up).
     async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
-        if let Some(dir) = &self.inner.options.cni_conf_dir {
-            let (_, upper) = crate::podnet::split_node_range(pod_cidr)
-                .map_err(|e| RuntimeError::Failed(e.to_string()))?;
-            if crate::cni::write(dir, &upper).map_err(|e| RuntimeError::Failed(e.to_string()))? {
-                tracing::info!(dir = %dir.display(), range = %upper, "wrote the container pods' CNI config");
-            }
-        }
         let request = cri::UpdateRuntimeConfigRequest {
             runtime_config: Some(cri::RuntimeConfig {
                 network_config: Some(cri::NetworkConfig {
@@ -127,6 +124,13 @@ impl Runtime for CriRuntime {
             .update_runtime_config(request)
             .await
             .map_err(|s| rpc_error("UpdateRuntimeConfig", "runtime", "", s))?;
+        if let Some(dir) = &self.inner.options.cni_conf_dir {
+            let (_, upper) = crate::podnet::split_node_range(pod_cidr)
+                .map_err(|e| RuntimeError::Failed(e.to_string()))?;
+            if crate::cni::write(dir, &upper).map_err(|e| RuntimeError::Failed(e.to_string()))? {
+                tracing::info!(dir = %dir.display(), range = %upper, "wrote the container pods' CNI config");
+            }
+        }
         Ok(())
     }
 
