@@ -458,7 +458,12 @@ impl Reader {
                     } else if stream == ids.error {
                         status.extend_from_slice(&data);
                     }
-                    self.consumed(stream, data.len());
+                    // nothing more comes on a finished stream: no update
+                    // for it (one racing the server's close could reset
+                    // the connection before the rest is read)
+                    if !fin {
+                        self.consumed(stream, data.len());
+                    }
                     if fin {
                         if stream == ids.error {
                             status_done = true;
@@ -644,5 +649,194 @@ mod tests {
              X-Stream-Protocol-Version: channel.k8s.io\r\n"
         ));
         assert!(req.ends_with("\r\n\r\n"));
+    }
+
+    /// A streaming server for one session over the shared codec: answers
+    /// the upgrade, accepts the streams, echoes stdin to stdout, and on
+    /// stdin's FIN ends with a `Success` status. `strict`: it holds the
+    /// client to the 64 KiB windows (panics past them), widens its own as
+    /// it echoes, and sends stdout only within the client's windows;
+    /// otherwise it does no flow control at all, like spdystream.
+    async fn echo_server(listener: tokio::net::TcpListener, strict: bool) -> usize {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (mut read, mut write) = stream.into_split();
+        let mut head = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = read.read(&mut buf).await.unwrap();
+            head.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&head).to_string();
+        assert!(text.contains("Upgrade: SPDY/3.1\r\n"), "{text}");
+        write
+            .write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\
+                  Upgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        let mut decoder = SpdyDecoder::new();
+        let mut encoder = SpdyEncoder::new().unwrap();
+        let mut kinds = std::collections::HashMap::new();
+        let (mut stdin_in, mut session_in) = (0i64, 0i64);
+        let (mut stdout_win, mut session_win) = (65_536i64, 65_536i64);
+        let mut pending = BytesMut::new();
+        let mut stdin_done = false;
+        let mut echoed = 0;
+        let mut updates_seen = 0;
+        loop {
+            let mut out = BytesMut::new();
+            while let Some(frame) = decoder.next_frame().unwrap() {
+                match frame {
+                    Frame::SynStream {
+                        stream, headers, ..
+                    } => {
+                        let kind = spdyframe::header(&headers, "streamtype")
+                            .unwrap()
+                            .to_owned();
+                        kinds.insert(kind, stream);
+                        encoder.syn_reply(&mut out, stream, &[], false).unwrap();
+                    }
+                    Frame::Data { stream, fin, data } if stream == kinds["stdin"] => {
+                        stdin_in += data.len() as i64;
+                        session_in += data.len() as i64;
+                        if strict {
+                            assert!(stdin_in <= 65_536 && session_in <= 65_536, "window overrun");
+                        }
+                        pending.extend_from_slice(&data);
+                        stdin_done |= fin;
+                    }
+                    Frame::WindowUpdate { stream, delta } => {
+                        updates_seen += 1;
+                        if stream == 0 {
+                            session_win += i64::from(delta);
+                        } else if stream == kinds["stdout"] {
+                            stdout_win += i64::from(delta);
+                        }
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            // echo what the client's windows allow, giving back stdin's
+            let n = if strict {
+                (pending.len() as i64)
+                    .min(stdout_win)
+                    .min(session_win)
+                    .max(0) as usize
+            } else {
+                pending.len()
+            };
+            if n > 0 {
+                let part = pending.split_to(n);
+                SpdyEncoder::data(&mut out, kinds["stdout"], &part, false);
+                stdout_win -= n as i64;
+                session_win -= n as i64;
+                echoed += n;
+                if strict {
+                    SpdyEncoder::window_update(&mut out, kinds["stdin"], n as u32);
+                    SpdyEncoder::window_update(&mut out, 0, n as u32);
+                    stdin_in -= n as i64;
+                    session_in -= n as i64;
+                }
+            }
+            if stdin_done && pending.is_empty() {
+                SpdyEncoder::data(&mut out, kinds["stdout"], &[], true);
+                SpdyEncoder::data(&mut out, kinds["stderr"], &[], true);
+                SpdyEncoder::data(&mut out, kinds["error"], br#"{"status":"Success"}"#, true);
+                write.write_all(&out).await.unwrap();
+                assert_eq!(kinds.len(), 4, "{kinds:?}");
+                // read on until the client is done (closing with its
+                // window updates unread would reset the connection)
+                write.shutdown().await.unwrap();
+                while read.read(&mut buf).await.unwrap_or(0) > 0 {}
+                return updates_seen;
+            }
+            write.write_all(&out).await.unwrap();
+            let n = read.read(&mut buf).await.unwrap();
+            assert!(n > 0, "client went away after {echoed} bytes echoed");
+            decoder.feed(&buf[..n]);
+        }
+    }
+
+    async fn megabyte_through(strict: bool) -> usize {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/exec/tok", listener.local_addr().unwrap());
+        let server = tokio::spawn(echo_server(listener, strict));
+        let streams = ExecStreams {
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            tty: false,
+        };
+        let relay = super::super::ExecRelay::connect(&url, streams)
+            .await
+            .unwrap();
+        assert_eq!(relay.protocol(), Some("v4.channel.k8s.io"));
+        let (mut hub_out, agent_in) = tokio::io::duplex(64 * 1024);
+        let (agent_out, mut hub_in) = tokio::io::duplex(64 * 1024);
+        let relay = tokio::spawn(relay.run(agent_in, agent_out));
+        let input: Vec<u8> = (0..1_000_000u32).map(|n| (n % 251) as u8).collect();
+        let sent = input.clone();
+        let sender = tokio::spawn(async move {
+            for c in sent.chunks(70_000) {
+                let chunk = Chunk::Stdin(Bytes::copy_from_slice(c));
+                hub_out.write_all(&chunk.encode()).await.unwrap();
+            }
+            hub_out
+                .write_all(&Chunk::CloseStdin.encode())
+                .await
+                .unwrap();
+            hub_out
+        });
+        let mut decoder = ChunkDecoder::default();
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        let code = loop {
+            match decoder.next_chunk().unwrap() {
+                Some(Chunk::Stdout(b)) => out.extend_from_slice(&b),
+                Some(Chunk::Exit(code)) => break code,
+                Some(other) => panic!("{other:?}"),
+                None => {
+                    let n = hub_in.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        panic!(
+                            "relay ended after {} bytes: {:?}; server: {:?}",
+                            out.len(),
+                            relay.await,
+                            server.await
+                        );
+                    }
+                    decoder.push(&buf[..n]);
+                }
+            }
+        };
+        assert_eq!(code, 0);
+        assert!(out == input, "{} bytes came back, altered", out.len());
+        let _hub_out = sender.await.unwrap();
+        assert_eq!(relay.await.unwrap().unwrap(), 0);
+        server.await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_megabyte_flows_both_ways_within_the_windows_of_a_strict_server() {
+        let updates = tokio::time::timeout(Duration::from_secs(20), megabyte_through(true))
+            .await
+            .expect("stalled");
+        // the client widened its stdout and session windows as it went
+        assert!(updates >= 2 * (1_000_000 / 65_536), "{updates}");
+    }
+
+    #[tokio::test]
+    async fn a_megabyte_flows_to_a_server_that_widens_no_window() {
+        let started = std::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(20), megabyte_through(false))
+            .await
+            .expect("stalled");
+        // one grace period, not one per window
+        assert!(
+            started.elapsed() < WINDOW_GRACE * 8,
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
