@@ -1,7 +1,8 @@
 //! The node's exec and port-forward relays against a real containerd
 //! (`scripts/cri-env`, as `crates/runtime-shim/tests/cri.rs`): a busybox
 //! container made through `CriRuntime`, the relay driven through in-memory
-//! pipes where the link stream would be.
+//! pipes where the link stream would be. Exec runs over SPDY/3.1 (where the
+//! end of stdin reaches the process), WebSocket is checked as the fallback.
 
 #[path = "../../runtime-shim/tests/cri_env/mod.rs"]
 #[allow(dead_code)]
@@ -10,7 +11,7 @@ mod cri_env;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use edge_node::relay::{ExecRelay, PortForwardRelay, RelayError};
+use edge_node::relay::{ExecRelay, ExecStreams, PortForwardRelay, RelayError};
 use link::channels::{Chunk, ChunkDecoder};
 use runtime_shim::Runtime;
 use serde_json::json;
@@ -40,6 +41,20 @@ impl Hub {
         self.to_agent.write_all(&chunk.encode()).await.unwrap();
     }
 
+    /// Sends `chunks` from a task of their own, so that output is read
+    /// while they go (a pipe of 64 KiB each way would otherwise stall).
+    fn send_all(&mut self, chunks: Vec<Chunk>) -> tokio::task::JoinHandle<()> {
+        let (mut to_agent, _) = tokio::io::duplex(1);
+        std::mem::swap(&mut to_agent, &mut self.to_agent);
+        tokio::spawn(async move {
+            for c in chunks {
+                to_agent.write_all(&c.encode()).await.unwrap();
+            }
+            // keep the hub side open, as the link does, until the relay ends
+            std::future::pending::<()>().await;
+        })
+    }
+
     /// The next chunk, `None` at the end of the stream or after `limit`.
     async fn next(&mut self, limit: Duration) -> Option<Chunk> {
         let mut buf = [0u8; 4096];
@@ -58,6 +73,16 @@ impl Hub {
 
     /// Output until the exit chunk: (stdout, stderr, exit code).
     async fn outcome(&mut self) -> (String, String, i32) {
+        let (out, err, code) = self.raw_outcome().await;
+        (
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+            code,
+        )
+    }
+
+    /// Output bytes until the exit chunk: (stdout, stderr, exit code).
+    async fn raw_outcome(&mut self) -> (Vec<u8>, Vec<u8>, i32) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         loop {
             match self.next(Duration::from_secs(20)).await {
@@ -65,13 +90,13 @@ impl Hub {
                 Some(Chunk::Stderr(b)) => err.extend_from_slice(&b),
                 Some(Chunk::Exit(code)) => {
                     assert_eq!(self.next(Duration::from_secs(5)).await, None);
-                    return (
-                        String::from_utf8_lossy(&out).into_owned(),
-                        String::from_utf8_lossy(&err).into_owned(),
-                        code,
-                    );
+                    return (out, err, code);
                 }
-                other => panic!("unexpected {other:?}; stdout so far {out:?}"),
+                other => panic!(
+                    "unexpected {other:?}; {} bytes of stdout so far, ending {:?}",
+                    out.len(),
+                    String::from_utf8_lossy(&out[out.len().saturating_sub(200)..])
+                ),
             }
         }
     }
@@ -93,7 +118,15 @@ async fn exec_relay(
             .await
             .unwrap();
     let started = Instant::now();
-    let relay = ExecRelay::connect(&url).await.unwrap();
+    let streams = ExecStreams {
+        stdin,
+        stdout: true,
+        stderr: !tty,
+        tty,
+    };
+    let relay = ExecRelay::connect(&url, streams).await.unwrap();
+    assert!(relay.is_spdy());
+    assert_eq!(relay.protocol(), Some("v4.channel.k8s.io"));
     eprintln!(
         "exec {command:?}: {url} answered {:?} in {:?}",
         relay.protocol(),
@@ -143,9 +176,8 @@ async fn exec_output_exit_codes_stdin_and_terminal() {
     hub.send(Chunk::Stdin(Bytes::from_static(b"ping\n"))).await;
     assert_eq!(hub.outcome().await, ("ping\n".into(), String::new(), 0));
 
-    // `cat` ends only when its stdin does
+    // `cat` ends only when its stdin does (a FIN on the SPDY stdin stream)
     let relay = exec_relay(&p, &id, &["cat"], false, true).await;
-    let v5 = relay.protocol() == Some("v5.channel.k8s.io");
     let mut hub = Hub::start(relay);
     hub.send(Chunk::Stdin(Bytes::from_static(b"one\n"))).await;
     assert_eq!(
@@ -153,15 +185,32 @@ async fn exec_output_exit_codes_stdin_and_terminal() {
         Some(Chunk::Stdout(Bytes::from_static(b"one\n")))
     );
     hub.send(Chunk::CloseStdin).await;
-    let ended = hub.next(Duration::from_secs(3)).await;
-    eprintln!("cat after CloseStdin (v5: {v5}): {ended:?}");
-    if v5 {
-        assert_eq!(ended, Some(Chunk::Exit(0)));
-    } else {
-        // v4 cannot pass the end of stdin on: cat still runs
-        assert_eq!(ended, None);
-        hub.task.abort();
-    }
+    assert_eq!(
+        hub.next(Duration::from_secs(10)).await,
+        Some(Chunk::Exit(0))
+    );
+    assert_eq!(hub.next(Duration::from_secs(5)).await, None);
+    assert_eq!(hub.task.await.unwrap().unwrap(), 0);
+
+    // 1 MB through `cat` and back: more than the 64 KiB SPDY window each way
+    let input: Vec<u8> = (0..1_048_576u32)
+        .map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let relay = exec_relay(&p, &id, &["cat"], false, true).await;
+    let mut hub = Hub::start(relay);
+    let started = Instant::now();
+    let mut chunks: Vec<Chunk> = input
+        .chunks(100_000)
+        .map(|c| Chunk::Stdin(Bytes::copy_from_slice(c)))
+        .collect();
+    chunks.push(Chunk::CloseStdin);
+    let sender = hub.send_all(chunks);
+    let (out, err, code) = hub.raw_outcome().await;
+    eprintln!("1 MB through cat in {:?}", started.elapsed());
+    sender.abort();
+    assert_eq!((err.as_slice(), code), (&b""[..], 0));
+    assert_eq!(out.len(), input.len());
+    assert!(out == input, "1 MB came back altered");
 
     // a terminal: sized by the first resize
     let relay = exec_relay(&p, &id, &["sh", "-c", "sleep 1; stty size"], true, true).await;
@@ -177,22 +226,56 @@ async fn exec_output_exit_codes_stdin_and_terminal() {
     p.cleanup().await;
 }
 
+/// The head of the runtime's answer to a SPDY upgrade of `url`.
+async fn spdy_upgrade_answer(url: &str) -> String {
+    let t = wsframe::handshake::target(url).unwrap();
+    let mut s = tokio::net::TcpStream::connect(&t.authority).await.unwrap();
+    let req = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\
+         X-Stream-Protocol-Version: v4.channel.k8s.io\r\nContent-Length: 0\r\n\r\n",
+        t.path, t.host
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut b))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&head));
+        head.push(b[0]);
+    }
+    String::from_utf8_lossy(&head).trim_end().to_owned()
+}
+
 #[tokio::test]
-async fn exec_on_a_v4_only_connection_and_a_used_token() {
+async fn exec_protocols_websocket_fallback_and_a_used_token() {
     let p = cri_env::pod("relay-proto", json!({"containers": [{"name": "main"}]})).await;
     let id = p.run(&p.busybox("main", &["sleep", "3600"])).await;
-    // which protocols containerd accepts (1.6: not v5, which it refuses
-    // with 403 when offered alone)
+    let new_url = || async {
+        p.rt.exec(&id, &cmd(&["echo", "hi"]), false, false, true, true)
+            .await
+            .unwrap()
+    };
+    // what containerd answers to the kubelet's SPDY upgrade
+    let answer = spdy_upgrade_answer(&new_url().await).await;
+    eprintln!("SPDY upgrade answer:\n{answer}");
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-stream-protocol-version: v4.channel.k8s.io"),
+        "{answer}"
+    );
+    // which protocols containerd accepts over WebSocket (1.6: not v5,
+    // which it refuses with 403 when offered alone)
     for offered in [
         &["v5.channel.k8s.io"][..],
         &["v4.channel.k8s.io"],
         &["channel.k8s.io"],
     ] {
-        let url =
-            p.rt.exec(&id, &cmd(&["true"]), false, false, true, true)
-                .await
-                .unwrap();
-        let r = wsframe::client::connect(&url, offered, 1 << 20).await;
+        let r = wsframe::client::connect(&new_url().await, offered, 1 << 20).await;
         eprintln!(
             "offered {offered:?}: {}",
             match &r {
@@ -201,18 +284,31 @@ async fn exec_on_a_v4_only_connection_and_a_used_token() {
             }
         );
     }
+    // the WebSocket fallback still relays
+    let relay = ExecRelay::connect_websocket(&new_url().await)
+        .await
+        .unwrap();
+    assert!(!relay.is_spdy());
+    assert_eq!(relay.protocol(), Some("v4.channel.k8s.io"));
+    let mut hub = Hub::start(relay);
+    assert_eq!(hub.outcome().await, ("hi\n".into(), String::new(), 0));
+
     // a token is good once
-    let url =
-        p.rt.exec(&id, &cmd(&["true"]), false, false, true, true)
-            .await
-            .unwrap();
-    let relay = ExecRelay::connect(&url).await.unwrap();
+    let url = new_url().await;
+    let streams = ExecStreams {
+        stdin: false,
+        stdout: true,
+        stderr: true,
+        tty: false,
+    };
+    let relay = ExecRelay::connect(&url, streams).await.unwrap();
     let mut hub = Hub::start(relay);
     assert_eq!(hub.outcome().await.2, 0);
-    let again = ExecRelay::connect(&url).await;
+    let again = ExecRelay::connect(&url, streams).await;
     eprintln!(
-        "reused token: {:?}",
-        again.as_ref().err().map(|e| e.to_string())
+        "reused token: {:?} (refused upgrade: {:?})",
+        again.as_ref().err().map(|e| e.to_string()),
+        again.as_ref().err().map(RelayError::upgrade_refused)
     );
     assert!(again.is_err());
     p.cleanup().await;

@@ -167,7 +167,7 @@ where
 
 /// The body of a refusal (up to 4 KiB and what its Content-Length says),
 /// trimmed, for the error message.
-async fn refusal_body<R: AsyncRead + Unpin>(
+pub async fn refusal_body<R: AsyncRead + Unpin>(
     read: &mut R,
     answer: &handshake::Answer,
     buf: &[u8],

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::backend::TerminalSize;
 use super::channel::{self, ChannelMessage, ChannelProtocol};
-use super::spdy::{ClientStreams, Frame, header, rst};
 use super::wire::{Inbound, Outbound};
+use spdyframe::{ClientStreams, Frame, header, rst};
 
 /// The remote command protocols of SPDY, `X-Stream-Protocol-Version`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,9 +8,10 @@
 //! older versions, and newer ones when the WebSocket upgrade is refused,
 //! speak SPDY/3.1 (`v4`/`v5.channel.k8s.io`, `portforward.k8s.io`).
 //!
-//! Codecs and sessions are pure (WebSocket framing in the `wsframe` crate, [`channel`], [`spdy`],
-//! [`wire`], [`exec`], [`portforward`]: bytes or events in, events or
-//! actions out); [`conn`] drives them on the upgraded connection.
+//! Codecs and sessions are pure (WebSocket framing in the `wsframe` crate,
+//! SPDY/3.1 framing in the `spdyframe` crate, [`channel`], [`wire`],
+//! [`exec`], [`portforward`]: bytes or events in, events or actions out);
+//! [`conn`] drives them on the upgraded connection.
 
 mod backend;
 mod channel;
@@ -21,7 +22,6 @@ mod io;
 mod portforward;
 mod relay;
 mod request;
-mod spdy;
 mod wire;
 
 pub use backend::{

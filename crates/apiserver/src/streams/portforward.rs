@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::spdy::{ClientStreams, Frame, header, rst};
 use super::wire::{Inbound, Outbound};
+use spdyframe::{ClientStreams, Frame, header, rst};
 
 /// One forwarded connection, both streams open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl PortForwardSession {
     fn open(
         &mut self,
         stream: u32,
-        headers: &super::spdy::Headers,
+        headers: &spdyframe::Headers,
         now: Instant,
         out: &mut Vec<ForwardAction>,
     ) {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use bytes::{Bytes, BytesMut};
 
 use super::channel::{self, ChannelProtocol};
-use super::spdy::{Frame, SpdyDecoder, SpdyEncoder, SpdyError};
+use spdyframe::{Frame, SpdyDecoder, SpdyEncoder, SpdyError};
 use wsframe::{self as websocket, Opcode, WsDecoder, WsError, WsEvent};
 
 /// The largest WebSocket message accepted (a SPDY frame fits in one).

@@ -15,7 +15,7 @@ use tracing::debug;
 
 use super::connection::FromLink;
 use crate::pods::StreamTarget;
-use crate::relay::{ExecRelay, PortForwardRelay, RelayError};
+use crate::relay::{ExecRelay, ExecStreams, PortForwardRelay, RelayError};
 
 /// The RuntimeClass handler of wasm pods.
 const WASM_HANDLER: &str = "wasmtime";
@@ -94,8 +94,8 @@ async fn prepare_exec(
             ),
         ));
     }
-    let url = runtime
-        .exec(
+    let exec = || {
+        runtime.exec(
             &target.container_id,
             &req.command,
             req.tty,
@@ -103,11 +103,27 @@ async fn prepare_exec(
             req.stdout,
             req.stderr,
         )
-        .await
-        .map_err(|e| error(500, e.to_string()))?;
-    ExecRelay::connect(&url)
-        .await
-        .map_err(|e| error(500, e.to_string()))
+    };
+    let failed = |e: &dyn std::fmt::Display| error(500, e.to_string());
+    let url = exec().await.map_err(|e| failed(&e))?;
+    let streams = ExecStreams {
+        stdin: req.stdin,
+        stdout: req.stdout,
+        stderr: req.stderr,
+        tty: req.tty,
+    };
+    match ExecRelay::connect(&url, streams).await {
+        Ok(relay) => Ok(relay),
+        // a runtime without SPDY: a new session (a URL is good once) over WebSocket
+        Err(e) if e.upgrade_refused() => {
+            debug!(error = %e, "the runtime refused SPDY; exec over WebSocket");
+            let url = exec().await.map_err(|e| failed(&e))?;
+            ExecRelay::connect_websocket(&url)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        Err(e) => Err(failed(&e)),
+    }
 }
 
 /// Prepares a port-forward: the connection to the port made.

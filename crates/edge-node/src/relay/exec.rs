@@ -1,12 +1,14 @@
-//! Exec: link chunks ↔ the runtime's remote command WebSocket.
+//! Exec: link chunks ↔ the runtime's remote command session.
 //!
-//! The runtime's streaming server (containerd's, like the kubelet's) speaks
-//! Kubernetes' channel protocol: every binary message starts with its
-//! channel: 0 stdin, 1 stdout, 2 stderr, 3 the final `Status` (JSON, with
-//! the exit code), 4 terminal resizes (`{"Width":..,"Height":..}`). In
-//! `v5.channel.k8s.io` a message `[255, n]` closes channel `n` (how stdin
+//! SPDY/3.1 first ([`super::exec_spdy`]), as the kubelet speaks to the
+//! runtime: there the end of stdin is a FIN on its stream. If the runtime
+//! refuses the SPDY upgrade, WebSocket, where every binary message starts
+//! with its channel: 0 stdin, 1 stdout, 2 stderr, 3 the final `Status`
+//! (JSON, with the exit code), 4 terminal resizes (`{"Width":..,"Height":..}`).
+//! In `v5.channel.k8s.io` a message `[255, n]` closes channel `n` (how stdin
 //! ends); `v4.channel.k8s.io` has no way to say it, so there the process's
-//! standard input stays open until the session ends.
+//! standard input stays open until the session ends (containerd 1.6 speaks
+//! only `v4` over WebSocket, hence SPDY first).
 
 use std::time::Duration;
 
@@ -20,9 +22,10 @@ use tracing::debug;
 use wsframe::client::{Connected, WsReader, WsWriter};
 use wsframe::{Opcode, WsEvent};
 
+use super::exec_spdy::SpdyExec;
 use super::{MAX_WS_MESSAGE, RelayError};
 
-/// The protocols offered, preferred first.
+/// The protocols offered over WebSocket, preferred first.
 pub const PROTOCOLS: [&str; 2] = [V5, V4];
 const V5: &str = "v5.channel.k8s.io";
 const V4: &str = "v4.channel.k8s.io";
@@ -36,24 +39,61 @@ const CLOSE: u8 = 255;
 
 /// How long output may still come after the status, before the session is
 /// taken as ended.
-const AFTER_STATUS: Duration = Duration::from_secs(1);
+pub(super) const AFTER_STATUS: Duration = Duration::from_secs(1);
+
+/// Which streams the runtime's exec session has (what CRI `Exec` was asked
+/// for): over SPDY each is a stream this side opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecStreams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
 
 /// An exec session connected to the runtime, not yet relaying.
 pub struct ExecRelay {
-    conn: Connected<OwnedReadHalf, OwnedWriteHalf>,
+    conn: Conn,
+}
+
+enum Conn {
+    Spdy(Box<SpdyExec>),
+    WebSocket(Connected<OwnedReadHalf, OwnedWriteHalf>),
 }
 
 impl ExecRelay {
-    /// Connects to the streaming `url` the runtime's `Exec` gave.
-    pub async fn connect(url: &str) -> Result<ExecRelay, RelayError> {
+    /// Connects to the streaming `url` the runtime's `Exec` gave, over
+    /// SPDY/3.1. A runtime that refuses the upgrade gives an error for
+    /// which [`RelayError::upgrade_refused`] holds: ask it for a new URL
+    /// (its tokens are good once) and use [`ExecRelay::connect_websocket`].
+    pub async fn connect(url: &str, streams: ExecStreams) -> Result<ExecRelay, RelayError> {
+        let spdy = SpdyExec::connect(url, streams).await?;
+        debug!(protocol = %spdy.protocol, "exec session to the runtime open over SPDY");
+        Ok(ExecRelay {
+            conn: Conn::Spdy(Box::new(spdy)),
+        })
+    }
+
+    /// Connects to the streaming `url` over WebSocket.
+    pub async fn connect_websocket(url: &str) -> Result<ExecRelay, RelayError> {
         let conn = wsframe::client::connect(url, &PROTOCOLS, MAX_WS_MESSAGE).await?;
-        debug!(protocol = ?conn.protocol, "exec stream to the runtime open");
-        Ok(ExecRelay { conn })
+        debug!(protocol = ?conn.protocol, "exec stream to the runtime open over WebSocket");
+        Ok(ExecRelay {
+            conn: Conn::WebSocket(conn),
+        })
+    }
+
+    /// Whether the session runs over SPDY (else WebSocket).
+    pub fn is_spdy(&self) -> bool {
+        matches!(self.conn, Conn::Spdy(_))
     }
 
     /// The protocol the runtime chose.
     pub fn protocol(&self) -> Option<&str> {
-        self.conn.protocol.as_deref()
+        match &self.conn {
+            Conn::Spdy(s) => Some(&s.protocol),
+            Conn::WebSocket(c) => c.protocol.as_deref(),
+        }
     }
 
     /// Relays until the process ends: chunks read from `from_hub` (stdin,
@@ -66,25 +106,10 @@ impl ExecRelay {
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
     {
-        let can_close = self.conn.protocol.as_deref() == Some(V5);
-        let Connected {
-            mut reader,
-            mut writer,
-            ..
-        } = self.conn;
-        let (ws_tx, ws_rx) = mpsc::channel::<(Opcode, Bytes)>(16);
-        let outcome = tokio::select! {
-            r = from_runtime(&mut reader, &mut to_hub, ws_tx.clone()) => r,
-            r = to_runtime(from_hub, ws_tx, can_close) => match r {
-                Err(e) => Err(e),
-                Ok(()) => unreachable_end(),
-            },
-            r = write_runtime(&mut writer, ws_rx) => match r {
-                Err(e) => Err(RelayError::Connect(e.into())),
-                Ok(()) => unreachable_end(),
-            },
+        let (code, message) = match self.conn {
+            Conn::Spdy(spdy) => spdy.run(from_hub, &mut to_hub).await?,
+            Conn::WebSocket(conn) => run_websocket(conn, from_hub, &mut to_hub).await?,
         };
-        let (code, message) = outcome?;
         if let Some(m) = message {
             let mut line = m.into_bytes();
             if !line.ends_with(b"\n") {
@@ -96,9 +121,40 @@ impl ExecRelay {
         }
         to_hub.write_all(&Chunk::Exit(code).encode()).await?;
         to_hub.shutdown().await?;
-        let _ = writer.close(wsframe::CLOSE_NORMAL).await;
         Ok(code)
     }
+}
+
+/// The WebSocket session: the exit code and a message for stderr.
+async fn run_websocket<R, W>(
+    conn: Connected<OwnedReadHalf, OwnedWriteHalf>,
+    from_hub: R,
+    to_hub: &mut W,
+) -> Result<(i32, Option<String>), RelayError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let can_close = conn.protocol.as_deref() == Some(V5);
+    let Connected {
+        mut reader,
+        mut writer,
+        ..
+    } = conn;
+    let (ws_tx, ws_rx) = mpsc::channel::<(Opcode, Bytes)>(16);
+    let outcome = tokio::select! {
+        r = from_runtime(&mut reader, to_hub, ws_tx.clone()) => r,
+        r = to_runtime(from_hub, ws_tx, can_close) => match r {
+            Err(e) => Err(e),
+            Ok(()) => unreachable_end(),
+        },
+        r = write_runtime(&mut writer, ws_rx) => match r {
+            Err(e) => Err(RelayError::Connect(e.into())),
+            Ok(()) => unreachable_end(),
+        },
+    };
+    let _ = writer.close(wsframe::CLOSE_NORMAL).await;
+    outcome
 }
 
 /// The tasks that never end by themselves (they wait once done).
@@ -173,7 +229,7 @@ async fn from_runtime<W: AsyncWrite + Unpin>(
     }))
 }
 
-async fn write_chunks<W: AsyncWrite + Unpin>(
+pub(super) async fn write_chunks<W: AsyncWrite + Unpin>(
     to_hub: &mut W,
     data: Bytes,
     make: fn(Bytes) -> Chunk,

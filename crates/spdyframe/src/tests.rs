@@ -205,3 +205,114 @@ fn client_stream_ids_are_odd_and_increasing() {
     assert!(!s.accept(5));
     assert!(s.accept(7));
 }
+
+#[test]
+fn client_and_server_roles_round_trip_a_remote_command_session() {
+    // the client (the agent) opens the streams kubectl's remote command
+    // protocol opens; the server (a streaming server) accepts them
+    let mut client = SpdyEncoder::new().unwrap();
+    let mut server = SpdyEncoder::new().unwrap();
+    let mut at_server = SpdyDecoder::new();
+    let mut at_client = SpdyDecoder::new();
+    let mut ids = StreamIds::client();
+    let kinds = ["error", "stdin", "stdout", "stderr"];
+    let mut up = BytesMut::new();
+    let opened: Vec<u32> = kinds
+        .iter()
+        .map(|kind| {
+            let id = ids.next_id().unwrap();
+            client
+                .syn_stream(&mut up, id, &[("streamType", kind)], false)
+                .unwrap();
+            id
+        })
+        .collect();
+    assert_eq!(opened, [1, 3, 5, 7]);
+    SpdyEncoder::data(&mut up, 3, b"input", false);
+    SpdyEncoder::data(&mut up, 3, b"", true);
+    SpdyEncoder::window_update(&mut up, 5, 40_000);
+    SpdyEncoder::window_update(&mut up, 0, 40_000);
+    at_server.feed(&up);
+    let frames = decode_all(&mut at_server);
+    let mut accepted = ClientStreams::default();
+    let mut down = BytesMut::new();
+    for (frame, kind) in frames.iter().zip(kinds) {
+        let Frame::SynStream {
+            stream, headers, ..
+        } = frame
+        else {
+            panic!("{frame:?}")
+        };
+        assert_eq!(header(headers, "streamtype"), Some(kind));
+        assert!(accepted.accept(*stream));
+        server.syn_reply(&mut down, *stream, &[], false).unwrap();
+    }
+    assert_eq!(
+        &frames[4..],
+        [
+            Frame::Data {
+                stream: 3,
+                fin: false,
+                data: "input".into()
+            },
+            Frame::Data {
+                stream: 3,
+                fin: true,
+                data: "".into()
+            },
+            Frame::WindowUpdate {
+                stream: 5,
+                delta: 40_000
+            },
+            Frame::WindowUpdate {
+                stream: 0,
+                delta: 40_000
+            },
+        ]
+    );
+    SpdyEncoder::data(&mut down, 5, b"input", true);
+    SpdyEncoder::data(&mut down, 1, br#"{"status":"Success"}"#, true);
+    SpdyEncoder::ping(&mut down, 2);
+    SpdyEncoder::goaway(&mut down, 0, 0);
+    // a second header block on the same contexts still decodes
+    server.syn_reply(&mut down, 9, &[("x", "y")], true).unwrap();
+    at_client.feed(&down);
+    let frames = decode_all(&mut at_client);
+    assert_eq!(frames.len(), 9, "{frames:?}");
+    assert!(matches!(
+        frames[3],
+        Frame::SynReply {
+            stream: 7,
+            fin: false,
+            ..
+        }
+    ));
+    assert_eq!(
+        frames[5],
+        Frame::Data {
+            stream: 1,
+            fin: true,
+            data: r#"{"status":"Success"}"#.into()
+        }
+    );
+    assert_eq!(frames[6], Frame::Ping { id: 2 });
+    match &frames[8] {
+        Frame::SynReply {
+            stream: 9,
+            fin: true,
+            headers,
+        } => assert_eq!(header(headers, "x"), Some("y")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn stream_ids_of_each_role() {
+    let mut c = StreamIds::client();
+    assert_eq!((c.next_id(), c.next_id()), (Some(1), Some(3)));
+    let mut s = StreamIds::server();
+    assert_eq!((s.next_id(), s.next_id()), (Some(2), Some(4)));
+    let mut end = StreamIds { next: 0x7fff_ffff };
+    assert_eq!(end.next_id(), Some(0x7fff_ffff));
+    assert_eq!(end.next_id(), None);
+}

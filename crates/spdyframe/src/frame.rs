@@ -255,7 +255,7 @@ impl SpdyDecoder {
 }
 
 /// Parses a decompressed header block.
-pub(super) fn parse_header_block(mut b: &[u8]) -> Result<Headers, SpdyError> {
+pub(crate) fn parse_header_block(mut b: &[u8]) -> Result<Headers, SpdyError> {
     fn take<'a>(b: &mut &'a [u8], what: &'static str) -> Result<&'a [u8], SpdyError> {
         if b.len() < 4 {
             return Err(SpdyError::BadHeaderBlock(what));
@@ -307,8 +307,7 @@ impl SpdyEncoder {
         })
     }
 
-    /// SYN_STREAM (the server never opens streams; tests play the client).
-    #[cfg(test)]
+    /// SYN_STREAM: opens stream `stream` (a client's ids are odd).
     pub fn syn_stream(
         &mut self,
         out: &mut BytesMut,
@@ -376,7 +375,6 @@ impl SpdyEncoder {
         control(out, GOAWAY, 0, &p);
     }
 
-    #[cfg(test)]
     pub fn settings(out: &mut BytesMut, entries: &[(u8, u32, u32)]) {
         let mut p = Vec::with_capacity(4 + entries.len() * 8);
         p.extend_from_slice(&(entries.len() as u32).to_be_bytes());
@@ -387,7 +385,7 @@ impl SpdyEncoder {
         control(out, SETTINGS, 0, &p);
     }
 
-    #[cfg(test)]
+    /// WINDOW_UPDATE: the peer may send `delta` more bytes on `stream`.
     pub fn window_update(out: &mut BytesMut, stream: u32, delta: u32) {
         let mut p = [0u8; 8];
         p[..4].copy_from_slice(&stream.to_be_bytes());
@@ -404,7 +402,7 @@ fn control(out: &mut BytesMut, kind: u16, flags: u8, payload: &[u8]) {
 }
 
 /// An uncompressed header block; repeated names become one NUL-joined value.
-pub(super) fn header_block(headers: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn header_block(headers: &[(&str, &str)]) -> Vec<u8> {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();

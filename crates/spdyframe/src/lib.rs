@@ -1,18 +1,37 @@
-//! SPDY/3.1 as kubectl's SPDY client (moby/spdystream) speaks it: framing,
-//! compressed header blocks, stream identifiers. No I/O here.
+//! SPDY/3.1 as Kubernetes speaks it (kubectl, the kubelet and the container
+//! runtimes' streaming servers all use moby/spdystream): framing, header
+//! blocks compressed with one zlib context per direction, stream
+//! identifiers, flow-control windows. No I/O here.
+//!
+//! Both roles use the same [`SpdyEncoder`] and [`SpdyDecoder`]: the brink
+//! API server is the server to kubectl (it accepts streams with
+//! SYN_REPLY), the agent is the client of the runtime's streaming server
+//! (it opens streams with SYN_STREAM, odd ids, see [`StreamIds`]).
 //!
 //! spdystream neither sends nor honours flow control (WINDOW_UPDATE and
-//! SETTINGS are parsed and ignored on both sides), so this server does not
-//! either.
+//! SETTINGS are parsed and ignored), so a peer that never sends a
+//! WINDOW_UPDATE cannot be held to the 64 KiB window; [`window`] keeps the
+//! accounting for peers that do.
 
 mod dictionary;
 mod frame;
+pub mod window;
 mod zlib;
 
 #[cfg(test)]
 mod tests;
 
 pub use frame::{Frame, Headers, SpdyDecoder, SpdyEncoder};
+
+/// The initial window of every stream (SPDY/3.1 section 2.6.8), until a
+/// SETTINGS frame says otherwise.
+pub const DEFAULT_WINDOW: u32 = 64 * 1024;
+
+/// SETTINGS ids.
+pub mod settings {
+    /// The initial flow-control window of new streams.
+    pub const INITIAL_WINDOW_SIZE: u32 = 7;
+}
 
 /// Why a SPDY byte stream could not be understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,8 +62,40 @@ pub enum SpdyError {
 /// RST_STREAM status codes.
 pub mod rst {
     pub const PROTOCOL_ERROR: u32 = 1;
-    #[cfg(test)]
+    pub const INVALID_STREAM: u32 = 2;
+    pub const REFUSED_STREAM: u32 = 3;
     pub const CANCEL: u32 = 5;
+    pub const INTERNAL_ERROR: u32 = 6;
+    pub const FLOW_CONTROL_ERROR: u32 = 7;
+}
+
+/// The ids of the streams this side opens: odd for a client, even for a
+/// server, increasing by two.
+#[derive(Debug, Clone)]
+pub struct StreamIds {
+    next: u32,
+}
+
+impl StreamIds {
+    /// A client's ids: 1, 3, 5, …
+    pub fn client() -> Self {
+        Self { next: 1 }
+    }
+
+    /// A server's ids: 2, 4, 6, …
+    pub fn server() -> Self {
+        Self { next: 2 }
+    }
+
+    /// The next id, `None` once the 31-bit space is used up.
+    pub fn next_id(&mut self) -> Option<u32> {
+        let id = self.next;
+        if id > 0x7fff_ffff {
+            return None;
+        }
+        self.next = id + 2;
+        Some(id)
+    }
 }
 
 /// The streams a client opened so far: ids must be odd and increase.
