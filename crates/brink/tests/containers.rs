@@ -657,6 +657,16 @@ fn exec_and_port_forward_reach_containers_through_the_node_link() {
             "{v}: {}",
             r.stderr
         );
+        // the end of stdin reaches the process (SPDY to the runtime)
+        let big: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+        let r = k.run_stdin(&["exec", "-i", "box", "--", "cat"], Some(&big));
+        assert_eq!(r.code, 0, "{v}: {}", r.stderr);
+        assert!(
+            r.stdout == big,
+            "{v}: cat gave back {} of {} bytes",
+            r.stdout.len(),
+            big.len()
+        );
         let r = k.run(&["exec", "box", "--", "no-such-command"]);
         assert_ne!(r.code, 0, "{v}");
         assert!(r.stderr.contains("no-such-command"), "{v}: {}", r.stderr);
