@@ -310,6 +310,14 @@ fn containers_are_limited_restarted_probed_and_rolled_out_beside_wasm_pods() {
         "  restartPolicy: Never\n",
     ) + "    securityContext: {runAsUser: 1234, readOnlyRootFilesystem: true}\n";
     apply(k, "sec", &sec);
+    // capabilities: all dropped but one
+    let caps = busybox_pod(
+        "caps",
+        bb,
+        &[("main", "grep -E '^Cap(Eff|Bnd)' /proc/self/status")],
+        "  restartPolicy: Never\n",
+    ) + "    securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}\n";
+    apply(k, "caps", &caps);
     // privileged containers are refused on this node
     let privileged = busybox_pod("priv", bb, &[("main", "sleep 3600")], "")
         + "    securityContext: {privileged: true}\n";
@@ -374,6 +382,15 @@ fn containers_are_limited_restarted_probed_and_rolled_out_beside_wasm_pods() {
     });
     assert_eq!(k.ok(&["logs", "sec"]), "1234\nread-only\n");
 
+    wait_pod(k, "caps", "completed", |p| {
+        reason_of(p, "terminated").is_some()
+    });
+    // CAP_NET_BIND_SERVICE is bit 10
+    assert_eq!(
+        k.ok(&["logs", "caps"]),
+        "CapEff:\t0000000000000400\nCapBnd:\t0000000000000400\n"
+    );
+
     let p = wait_pod(k, "priv", "was refused", |p| {
         reason_of(p, "waiting").is_some()
     });
@@ -416,6 +433,46 @@ fn containers_are_limited_restarted_probed_and_rolled_out_beside_wasm_pods() {
             .unwrap_or("")
             .contains("nothing-here"),
         "{p}"
+    );
+
+    // graceful termination: SIGTERM first, SIGKILL once the grace period is over
+    let stubborn = busybox_pod(
+        "stubborn",
+        bb,
+        &[("main", "trap '' TERM; while true; do sleep 1; done")],
+        "",
+    )
+    .replace(
+        "terminationGracePeriodSeconds: 5",
+        "terminationGracePeriodSeconds: 3",
+    );
+    let polite = busybox_pod(
+        "polite",
+        bb,
+        &[("main", "trap 'exit 0' TERM; while true; do sleep 1; done")],
+        "",
+    )
+    .replace(
+        "terminationGracePeriodSeconds: 5",
+        "terminationGracePeriodSeconds: 30",
+    );
+    apply(k, "stubborn", &stubborn);
+    apply(k, "polite", &polite);
+    wait_pod(k, "stubborn", "ran", running);
+    wait_pod(k, "polite", "ran", running);
+    let t = std::time::Instant::now();
+    k.ok(&["delete", "pod", "stubborn", "--wait=true", "--timeout=60s"]);
+    let stubborn_took = t.elapsed();
+    let t = std::time::Instant::now();
+    k.ok(&["delete", "pod", "polite", "--wait=true", "--timeout=60s"]);
+    let polite_took = t.elapsed();
+    assert!(
+        stubborn_took >= Duration::from_millis(2500) && stubborn_took < Duration::from_secs(20),
+        "a container ignoring SIGTERM with a 3 s grace period went in {stubborn_took:?}"
+    );
+    assert!(
+        polite_took < Duration::from_secs(15),
+        "a container leaving on SIGTERM (grace 30 s) went in {polite_took:?}"
     );
 
     // a wasm pod on the same node, beside the container pods

@@ -92,11 +92,14 @@ impl Hub {
                     assert_eq!(self.next(Duration::from_secs(5)).await, None);
                     return (out, err, code);
                 }
-                other => panic!(
-                    "unexpected {other:?}; {} bytes of stdout so far, ending {:?}",
-                    out.len(),
-                    String::from_utf8_lossy(&out[out.len().saturating_sub(200)..])
-                ),
+                other => {
+                    // how the relay ended says why
+                    let relay = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+                    panic!(
+                        "unexpected {other:?} (the relay: {relay:?}); {} bytes of stdout so far",
+                        out.len(),
+                    )
+                }
             }
         }
     }

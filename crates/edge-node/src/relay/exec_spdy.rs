@@ -288,6 +288,7 @@ impl SpdyExec {
             ctl: ctl_tx,
             json_status,
             windows: Default::default(),
+            owed: BytesMut::new(),
         };
         let outcome = tokio::select! {
             r = reader.run(early, to_hub) => r,
@@ -399,6 +400,8 @@ struct Reader {
     ctl: mpsc::UnboundedSender<Bytes>,
     json_status: bool,
     windows: RecvWindows,
+    /// WINDOW_UPDATE frames not sent yet (see [`Reader::consumed`]).
+    owed: BytesMut,
 }
 
 impl Reader {
@@ -494,7 +497,8 @@ impl Reader {
                     let _ = self.ctl.send(out.freeze());
                 }
                 Frame::WindowUpdate { stream, delta } => {
-                    self.flow.window_update(stream, self.ids.stdin, delta)
+                    self.flow.window_update(stream, self.ids.stdin, delta);
+                    self.pay_owed();
                 }
                 Frame::Settings { entries } => {
                     for (_, id, value) in entries {
@@ -502,6 +506,7 @@ impl Reader {
                             self.flow.initial_window(value);
                         }
                     }
+                    self.pay_owed();
                 }
                 Frame::GoAway { last_good, status } => {
                     debug!(last_good, status, "the streaming server is going away");
@@ -521,21 +526,30 @@ impl Reader {
         Ok(self.exit(&status))
     }
 
-    /// Gives back the window of `n` bytes handed on.
+    /// Gives back the window of `n` bytes handed on. Only to a peer that
+    /// does flow control itself (it sent a WINDOW_UPDATE or SETTINGS):
+    /// containerd 1.6's streaming server (spdystream) does none, and drops
+    /// the whole connection on WINDOW_UPDATE frames now and then (measured:
+    /// 5 of 6 `cat` sessions of 1 MB under load, none without them). Until
+    /// the peer shows it counts windows, the updates are kept, then sent.
     fn consumed(&mut self, stream: u32, n: usize) {
         if n == 0 {
             return;
         }
-        let mut out = BytesMut::new();
         if let Some(delta) = self.windows.session.consumed(n) {
-            SpdyEncoder::window_update(&mut out, 0, delta);
+            SpdyEncoder::window_update(&mut self.owed, 0, delta);
         }
         let w = self.windows.streams.entry(stream).or_default();
         if let Some(delta) = w.consumed(n) {
-            SpdyEncoder::window_update(&mut out, stream, delta);
+            SpdyEncoder::window_update(&mut self.owed, stream, delta);
         }
-        if !out.is_empty() {
-            let _ = self.ctl.send(out.freeze());
+        self.pay_owed();
+    }
+
+    /// Sends the window updates kept back, once the peer counts windows.
+    fn pay_owed(&mut self) {
+        if !self.owed.is_empty() && self.flow.lock().peer_updates {
+            let _ = self.ctl.send(self.owed.split().freeze());
         }
     }
 
@@ -829,9 +843,12 @@ mod tests {
     #[tokio::test]
     async fn a_megabyte_flows_to_a_server_that_widens_no_window() {
         let started = std::time::Instant::now();
-        tokio::time::timeout(Duration::from_secs(20), megabyte_through(false))
+        let updates = tokio::time::timeout(Duration::from_secs(20), megabyte_through(false))
             .await
             .expect("stalled");
+        // a peer that counts no windows gets no WINDOW_UPDATE (containerd's
+        // spdystream drops the connection on them now and then)
+        assert_eq!(updates, 0);
         // one grace period, not one per window
         assert!(
             started.elapsed() < WINDOW_GRACE * 8,
