@@ -243,45 +243,73 @@ pub(super) async fn write_chunks<W: AsyncWrite + Unpin>(
 /// Hub → runtime: stdin, its end and resizes; waits forever once the hub
 /// side has ended (the output decides when the session is over).
 async fn to_runtime<R: AsyncRead + Unpin>(
-    mut from_hub: R,
+    from_hub: R,
     ws_tx: mpsc::Sender<(Opcode, Bytes)>,
     can_close: bool,
 ) -> Result<(), RelayError> {
-    let mut decoder = ChunkDecoder::default();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut chunks = HubChunks::new(from_hub);
     let mut warned = false;
-    loop {
-        let n = from_hub.read(&mut buf).await?;
-        if n == 0 {
-            decoder.finish()?;
-            return std::future::pending().await;
-        }
-        decoder.push(&buf[..n]);
-        while let Some(chunk) = decoder.next_chunk()? {
-            let msg = match chunk {
-                Chunk::Stdin(b) => channel_message(STDIN, &b),
-                Chunk::CloseStdin if can_close => channel_message(CLOSE, &[STDIN]),
-                Chunk::CloseStdin => {
-                    if !warned {
-                        debug!("the runtime speaks {V4}: the end of stdin cannot be passed on");
-                        warned = true;
-                    }
-                    continue;
+    while let Some(chunk) = chunks.next().await? {
+        let msg = match chunk {
+            Chunk::Stdin(b) => channel_message(STDIN, &b),
+            Chunk::CloseStdin if can_close => channel_message(CLOSE, &[STDIN]),
+            Chunk::CloseStdin => {
+                if !warned {
+                    debug!("the runtime speaks {V4}: the end of stdin cannot be passed on");
+                    warned = true;
                 }
-                Chunk::Resize { width, height } => {
-                    let json = format!(r#"{{"Width":{width},"Height":{height}}}"#);
-                    channel_message(RESIZE, json.as_bytes())
-                }
-                other => {
-                    debug!(?other, "exec stream: unexpected chunk from the hub");
-                    continue;
-                }
-            };
-            if ws_tx.send((Opcode::Binary, msg)).await.is_err() {
-                return std::future::pending().await;
+                continue;
             }
+            Chunk::Resize { width, height } => {
+                channel_message(RESIZE, resize_json(width, height).as_bytes())
+            }
+            other => {
+                debug!(?other, "exec stream: unexpected chunk from the hub");
+                continue;
+            }
+        };
+        if ws_tx.send((Opcode::Binary, msg)).await.is_err() {
+            break;
         }
     }
+    std::future::pending().await
+}
+
+/// The chunks the hub sends on an exec stream, one at a time.
+pub(super) struct HubChunks<R> {
+    from_hub: R,
+    decoder: ChunkDecoder,
+    buf: Vec<u8>,
+}
+
+impl<R: AsyncRead + Unpin> HubChunks<R> {
+    pub(super) fn new(from_hub: R) -> Self {
+        HubChunks {
+            from_hub,
+            decoder: ChunkDecoder::default(),
+            buf: vec![0; 64 * 1024],
+        }
+    }
+
+    /// The next chunk; `None` once the hub's side has ended cleanly.
+    pub(super) async fn next(&mut self) -> Result<Option<Chunk>, RelayError> {
+        loop {
+            if let Some(chunk) = self.decoder.next_chunk()? {
+                return Ok(Some(chunk));
+            }
+            let n = self.from_hub.read(&mut self.buf).await?;
+            if n == 0 {
+                self.decoder.finish()?;
+                return Ok(None);
+            }
+            self.decoder.push(&self.buf[..n]);
+        }
+    }
+}
+
+/// A terminal size as the remote command protocol's resize stream carries it.
+pub(super) fn resize_json(width: u16, height: u16) -> String {
+    format!(r#"{{"Width":{width},"Height":{height}}}"#)
 }
 
 fn channel_message(channel: u8, data: &[u8]) -> Bytes {

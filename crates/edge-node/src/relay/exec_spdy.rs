@@ -28,7 +28,9 @@ use wsframe::client::ClientError;
 use wsframe::handshake::{self, HandshakeError};
 
 use super::RelayError;
-use super::exec::{AFTER_STATUS, ExecStreams, exit_of_status, write_chunks};
+use super::exec::{
+    AFTER_STATUS, ExecStreams, HubChunks, exit_of_status, resize_json, write_chunks,
+};
 
 /// The remote command protocols offered, preferred first (what the
 /// kubelet's SPDY client offers; `v5` adds nothing over SPDY).
@@ -578,54 +580,46 @@ impl Reader {
 /// Hub → runtime: stdin within the window, its end as a FIN, resizes as
 /// JSON; waits forever once the hub side has ended.
 async fn to_runtime<R: AsyncRead + Unpin>(
-    mut from_hub: R,
+    from_hub: R,
     ids: Ids,
     flow: Arc<Flow>,
     tx: mpsc::Sender<Bytes>,
 ) -> Result<(), RelayError> {
-    let mut decoder = ChunkDecoder::default();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut chunks = HubChunks::new(from_hub);
     let mut stdin_open = ids.stdin != 0;
-    loop {
-        let n = from_hub.read(&mut buf).await?;
-        if n == 0 {
-            decoder.finish()?;
-            return std::future::pending().await;
-        }
-        decoder.push(&buf[..n]);
-        while let Some(chunk) = decoder.next_chunk()? {
-            let mut frame = BytesMut::new();
-            match chunk {
-                Chunk::Stdin(mut data) if stdin_open => {
-                    while !data.is_empty() {
-                        let n = flow.reserve(data.len().min(MAX_DATA_FRAME)).await;
-                        let part = data.split_to(n);
-                        let mut frame = BytesMut::new();
-                        SpdyEncoder::data(&mut frame, ids.stdin, &part, false);
-                        if tx.send(frame.freeze()).await.is_err() {
-                            return std::future::pending().await;
-                        }
+    while let Some(chunk) = chunks.next().await? {
+        let mut frame = BytesMut::new();
+        match chunk {
+            Chunk::Stdin(mut data) if stdin_open => {
+                while !data.is_empty() {
+                    let n = flow.reserve(data.len().min(MAX_DATA_FRAME)).await;
+                    let part = data.split_to(n);
+                    let mut frame = BytesMut::new();
+                    SpdyEncoder::data(&mut frame, ids.stdin, &part, false);
+                    if tx.send(frame.freeze()).await.is_err() {
+                        return std::future::pending().await;
                     }
-                    continue;
                 }
-                Chunk::CloseStdin if stdin_open => {
-                    stdin_open = false;
-                    SpdyEncoder::data(&mut frame, ids.stdin, &[], true);
-                }
-                Chunk::Resize { width, height } if ids.resize != 0 => {
-                    let json = format!(r#"{{"Width":{width},"Height":{height}}}"#);
-                    SpdyEncoder::data(&mut frame, ids.resize, json.as_bytes(), false);
-                }
-                other => {
-                    debug!(?other, "exec stream: chunk with no stream to go to");
-                    continue;
-                }
+                continue;
             }
-            if tx.send(frame.freeze()).await.is_err() {
-                return std::future::pending().await;
+            Chunk::CloseStdin if stdin_open => {
+                stdin_open = false;
+                SpdyEncoder::data(&mut frame, ids.stdin, &[], true);
             }
+            Chunk::Resize { width, height } if ids.resize != 0 => {
+                let json = resize_json(width, height);
+                SpdyEncoder::data(&mut frame, ids.resize, json.as_bytes(), false);
+            }
+            other => {
+                debug!(?other, "exec stream: chunk with no stream to go to");
+                continue;
+            }
+        }
+        if tx.send(frame.freeze()).await.is_err() {
+            break;
         }
     }
+    std::future::pending().await
 }
 
 /// Writes control frames (pings, window updates) before queued data;
