@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use link::channels::{Chunk, ChunkDecoder};
+use link::channels::Chunk;
 use spdyframe::window::{RecvWindow, SendWindow};
 use spdyframe::{DEFAULT_WINDOW, Frame, SpdyDecoder, SpdyEncoder, StreamIds};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
@@ -643,6 +643,7 @@ async fn write_runtime(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use link::channels::ChunkDecoder;
 
     #[test]
     fn the_upgrade_offers_spdy_and_the_remote_command_protocols() {
