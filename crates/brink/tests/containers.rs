@@ -756,6 +756,30 @@ fn exec_and_port_forward_reach_containers_through_the_node_link() {
         assert!(out.contains("got:hello"), "{v}: {out}");
         assert_eq!(code, 4, "{v}: {out}");
 
+        // attach: to a container whose process reads its stdin
+        let name = format!("reader-{}", v.replace('.', "-"));
+        let reader = busybox_pod(
+            &name,
+            &c.busybox,
+            &[("main", "read line; echo got:$line")],
+            "  restartPolicy: Never\n",
+        ) + "    stdin: true\n    stdinOnce: true\n";
+        apply(&k, &name, &reader);
+        wait_pod(&k, &name, "ran", running);
+        let r = k.run_stdin(
+            &["attach", "-i", &name, "-c", "main"],
+            Some("through attach\n"),
+        );
+        assert!(r.stdout.contains("got:through attach"), "{v}: {r:?}");
+        let p = wait_pod(&k, &name, "completed", |p| {
+            reason_of(p, "terminated").is_some()
+        });
+        assert_eq!(
+            first_container(&p)["state"]["terminated"]["exitCode"],
+            0,
+            "{v}"
+        );
+
         // port-forward, with no port open on the node
         for (port, page) in [(8080, "hello-from-box\n"), (9090, "hello-from-box\n")] {
             let (mut child, local) = port_forward(&k, "pod/box", port);

@@ -279,8 +279,10 @@ pub trait Runtime: Send + Sync {
         Err(unsupported("exec"))
     }
 
-    /// Prepares an interactive command in a container (CRI `Exec`) and
-    /// returns the URL of the runtime's streaming server that serves it.
+    /// Prepares an interactive command in a container (CRI `Exec`), or with
+    /// an empty `cmd` a session attached to the container's own process
+    /// (CRI `Attach`), and returns the URL of the runtime's streaming server
+    /// that serves it.
     async fn exec(
         &self,
         _container_id: &str,

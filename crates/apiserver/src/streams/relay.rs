@@ -13,8 +13,8 @@ use link::channels::{Chunk, ChunkDecoder};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::backend::{
-    AttachTarget, ExecTarget, ExitStatus, PodStreams, PortForwardTarget, PortStream, StreamError,
-    StreamIo,
+    AttachTarget, ExecTarget, ExitStatus, PodRef, PodStreams, PortForwardTarget, PortStream,
+    StreamError, StreamIo,
 };
 use crate::hub::NodeConnections;
 use crate::node_streams::{NodeStream, OpenError, open_on};
@@ -37,6 +37,51 @@ impl LinkStreams {
             Err(OpenError::Refused(e)) => Err(StreamError::Failed(e.message)),
             Err(OpenError::Internal(m)) => Err(StreamError::Failed(m)),
         }
+    }
+
+    /// An exec or attach session on the pod's node: `io` pumped to and from
+    /// the link's chunks until the process's exit code comes back.
+    async fn session(
+        &self,
+        pod: &PodRef,
+        what: &str,
+        container: String,
+        command: Vec<String>,
+        tty: bool,
+        io: StreamIo,
+    ) -> Result<ExitStatus, StreamError> {
+        let req = ExecRequest {
+            namespace: pod.namespace.clone(),
+            pod: pod.name.clone(),
+            container,
+            command,
+            stdin: io.stdin.is_some(),
+            stdout: io.stdout.is_some(),
+            stderr: io.stderr.is_some(),
+            tty,
+        };
+        let mut stream = self.open(&pod.node, what, StreamOpen::Exec(req)).await?;
+        let StreamIo {
+            stdin,
+            mut stdout,
+            mut stderr,
+            resize,
+        } = io;
+        let (send, from_node) = stream.parts();
+        let result = tokio::select! {
+            r = output(from_node, &mut stdout, &mut stderr) => r,
+            r = input(send, stdin, resize) => match r {
+                Ok(never) => match never {},
+                Err(e) => Err(link_lost(e)),
+            },
+        };
+        for out in [stdout.as_mut(), stderr.as_mut()].into_iter().flatten() {
+            let _ = out.shutdown().await;
+        }
+        if result.is_ok() {
+            stream.done();
+        }
+        result
     }
 }
 
@@ -83,47 +128,29 @@ fn link_lost(e: io::Error) -> StreamError {
 #[async_trait]
 impl PodStreams for LinkStreams {
     async fn exec(&self, target: ExecTarget, io: StreamIo) -> Result<ExitStatus, StreamError> {
-        let req = ExecRequest {
-            namespace: target.pod.namespace.clone(),
-            pod: target.pod.name.clone(),
-            container: target.container.clone(),
-            command: target.command.clone(),
-            stdin: io.stdin.is_some(),
-            stdout: io.stdout.is_some(),
-            stderr: io.stderr.is_some(),
-            tty: target.tty,
-        };
-        let mut stream = self
-            .open(&target.pod.node, "exec", StreamOpen::Exec(req))
-            .await?;
-        let StreamIo {
-            stdin,
-            mut stdout,
-            mut stderr,
-            resize,
-        } = io;
-        let (send, from_node) = stream.parts();
-        let result = tokio::select! {
-            r = output(from_node, &mut stdout, &mut stderr) => r,
-            r = input(send, stdin, resize) => match r {
-                Ok(never) => match never {},
-                Err(e) => Err(link_lost(e)),
-            },
-        };
-        for out in [stdout.as_mut(), stderr.as_mut()].into_iter().flatten() {
-            let _ = out.shutdown().await;
-        }
-        if result.is_ok() {
-            stream.done();
-        }
-        result
+        self.session(
+            &target.pod,
+            "exec",
+            target.container,
+            target.command,
+            target.tty,
+            io,
+        )
+        .await
     }
 
-    async fn attach(&self, target: AttachTarget, _io: StreamIo) -> Result<ExitStatus, StreamError> {
-        Err(StreamError::Failed(format!(
-            "attach to container {} is not supported on brink nodes yet; use kubectl exec",
-            target.container
-        )))
+    /// Attach is an exec session with no command: the node attaches it to
+    /// the container's own process.
+    async fn attach(&self, target: AttachTarget, io: StreamIo) -> Result<ExitStatus, StreamError> {
+        self.session(
+            &target.pod,
+            "attach",
+            target.container,
+            Vec::new(),
+            target.tty,
+            io,
+        )
+        .await
     }
 
     async fn port_forward(

@@ -79,10 +79,16 @@ async fn prepare_exec(
 ) -> Result<ExecRelay, LinkError> {
     let Resolved { target, runtime } =
         resolve(to_agent, &req.namespace, &req.pod, Some(&req.container)).await?;
+    // an empty command attaches to the container's own process
+    let what = if req.command.is_empty() {
+        "attach"
+    } else {
+        "exec"
+    };
     if target.handler == WASM_HANDLER {
         return Err(error(
             400,
-            format!("exec is not supported for wasm pods (runtimeClassName: {WASM_HANDLER})"),
+            format!("{what} is not supported for wasm pods (runtimeClassName: {WASM_HANDLER})"),
         ));
     }
     if !target.running {

@@ -58,14 +58,30 @@ pub(super) async fn exec(
     stdout: bool,
     stderr: bool,
 ) -> Result<String> {
+    // with a terminal, stderr is part of stdout (CRI refuses both)
+    let stderr = stderr && !tty;
+    if cmd.is_empty() {
+        let request = cri::AttachRequest {
+            container_id: id.to_owned(),
+            stdin,
+            tty,
+            stdout,
+            stderr,
+        };
+        let resp = rt
+            .runtime_client()
+            .attach(request)
+            .await
+            .map_err(|s| rpc_error("Attach", "container", id, s))?;
+        return Ok(resp.into_inner().url);
+    }
     let request = cri::ExecRequest {
         container_id: id.to_owned(),
         cmd: cmd.to_vec(),
         tty,
         stdin,
         stdout,
-        // with a terminal, stderr is part of stdout (CRI refuses both)
-        stderr: stderr && !tty,
+        stderr,
     };
     let resp = rt
         .runtime_client()
