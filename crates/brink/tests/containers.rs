@@ -413,12 +413,7 @@ fn containers_are_limited_restarted_probed_and_rolled_out_beside_wasm_pods() {
         first_container(&p)["lastState"]["terminated"].is_object(),
         "{p}"
     );
-    let events = k.ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=sick",
-    ]);
+    let events = k.events_of("sick");
     assert!(events.contains("Liveness probe failed"), "{events}");
 
     let p = wait_pod(k, "missing", "failed to pull", |p| {
@@ -654,14 +649,7 @@ fn a_node_without_a_container_runtime_runs_wasm_pods_only() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: plain\nspec:\n  containers:\n  - {name: main, image: busybox}\n",
     );
     let unschedulable = eventually(Duration::from_secs(20), || {
-        k.run(&[
-            "get",
-            "events",
-            "--field-selector",
-            "involvedObject.name=plain",
-        ])
-        .stdout
-        .contains("FailedScheduling")
+        k.events_of("plain").contains("FailedScheduling")
     });
     assert!(unschedulable);
     assert_eq!(
@@ -850,22 +838,12 @@ fn image_pulls_use_image_pull_secrets_and_say_why_they_fail() {
         .run(&["logs", "authorized"])
         .stdout
         == "pulled\n"));
-    let events = k.ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=authorized",
-    ]);
+    let events = k.events_of("authorized");
     assert!(
         events.contains("Pulling") && events.contains("Successfully pulled image"),
         "{events}"
     );
-    let events = k.ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=anonymous",
-    ]);
+    let events = k.events_of("anonymous");
     assert!(events.contains("Failed to pull image"), "{events}");
     let _ = std::fs::remove_dir_all(c.cri.env.dir.join("certs.d").join(&registry.addr));
     drop(c);

@@ -24,7 +24,16 @@ struct Cluster {
 
 fn cluster() -> Cluster {
     let server = Server::start_with(&["--test-exec-backend", "local"]).unwrap();
-    let agent = Agent::start(&server, "sim", &["--simulate", "1"]).unwrap();
+    let agent = box_on_a_simulated_node(&server);
+    Cluster {
+        server,
+        _agent: agent,
+    }
+}
+
+/// A simulated node running the pod `box` (its container takes stdin).
+fn box_on_a_simulated_node(server: &Server) -> Agent {
+    let agent = Agent::start(server, "sim", &["--simulate", "1"]).unwrap();
     let k = server.kubectl("1.33");
     let f = k.file(
         "box.yaml",
@@ -43,10 +52,7 @@ fn cluster() -> Cluster {
         .contains("startedAt")
     });
     assert!(running, "{:?}", k.run(&["get", "pod", "box", "-o", "yaml"]));
-    Cluster {
-        server,
-        _agent: agent,
-    }
+    agent
 }
 
 /// Runs `f` and returns the server log lines it added, without colours.
@@ -300,25 +306,7 @@ fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<i32> {
 fn over_the_link_a_node_that_cannot_exec_or_is_gone_says_why() {
     // no test backend: streams go over the node link to the pod's agent
     let server = Server::start().unwrap();
-    let agent = Agent::start(&server, "sim", &["--simulate", "1"]).unwrap();
-    let k = server.kubectl("1.33");
-    let f = k.file(
-        "p.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: box\nspec:\n  nodeName: sim-0000\n  containers:\n  - name: main\n    image: example.com/box:1\n",
-    );
-    k.ok(&["apply", "-f", &f]);
-    let running = eventually(Duration::from_secs(60), || {
-        k.run(&[
-            "get",
-            "pod",
-            "box",
-            "-o",
-            "jsonpath={.status.containerStatuses[0].state.running}",
-        ])
-        .stdout
-        .contains("startedAt")
-    });
-    assert!(running);
+    let agent = box_on_a_simulated_node(&server);
     for v in VERSIONS {
         let started = Instant::now();
         // the simulated runtime runs no processes

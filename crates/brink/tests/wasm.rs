@@ -615,12 +615,7 @@ fn probes_gate_readiness_and_restart_what_fails_liveness() {
     let dead = wait_for(&k, "dead", "restarted by its liveness probe", |s| {
         s["restartCount"].as_i64() >= Some(1)
     });
-    let ev = k.ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=dead",
-    ]);
+    let ev = k.events_of("dead");
     assert!(ev.contains("Liveness probe failed"), "{ev}");
     assert_eq!(
         dead["lastState"]["terminated"]["exitCode"], 0,

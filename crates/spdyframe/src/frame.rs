@@ -315,13 +315,8 @@ impl SpdyEncoder {
         headers: &[(&str, &str)],
         fin: bool,
     ) -> Result<(), SpdyError> {
-        let mut payload = Vec::new();
-        payload.extend_from_slice(&stream.to_be_bytes());
-        payload.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-        self.deflater
-            .compress(&header_block(headers), &mut payload)?;
-        control(out, SYN_STREAM, if fin { FLAG_FIN } else { 0 }, &payload);
-        Ok(())
+        // no associated stream, priority 0, slot 0
+        self.with_headers(out, SYN_STREAM, stream, &[0; 6], headers, fin)
     }
 
     /// SYN_REPLY: accepts a stream the peer opened.
@@ -332,11 +327,26 @@ impl SpdyEncoder {
         headers: &[(&str, &str)],
         fin: bool,
     ) -> Result<(), SpdyError> {
+        self.with_headers(out, SYN_REPLY, stream, &[], headers, fin)
+    }
+
+    /// A control frame of `kind` for `stream`: its fields after the stream
+    /// id (`extra`), then the compressed header block.
+    fn with_headers(
+        &mut self,
+        out: &mut BytesMut,
+        kind: u16,
+        stream: u32,
+        extra: &[u8],
+        headers: &[(&str, &str)],
+        fin: bool,
+    ) -> Result<(), SpdyError> {
         let mut payload = Vec::new();
         payload.extend_from_slice(&stream.to_be_bytes());
+        payload.extend_from_slice(extra);
         self.deflater
             .compress(&header_block(headers), &mut payload)?;
-        control(out, SYN_REPLY, if fin { FLAG_FIN } else { 0 }, &payload);
+        control(out, kind, if fin { FLAG_FIN } else { 0 }, &payload);
         Ok(())
     }
 

@@ -48,6 +48,15 @@ pub fn binary(explicit: Option<PathBuf>) -> Result<PathBuf> {
 }
 
 impl Server {
+    /// An admin client (kube-rs) of the server.
+    #[allow(dead_code)] // not every benchmark drives it with kube-rs
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(self.data_dir().join("admin.kubeconfig"))?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
     /// Starts the server on a fresh data dir and a free loopback port.
     pub fn start(bin: &Path) -> Result<Self> {
         Self::start_with(bin, &[])

@@ -23,13 +23,6 @@ pub fn link_addr(log: &str) -> Result<SocketAddr> {
         .context("link address")
 }
 
-/// A kube client with the server's admin kubeconfig.
-pub async fn client(data_dir: &Path) -> Result<kube::Client> {
-    let kc = kube::config::Kubeconfig::read_from(data_dir.join("admin.kubeconfig"))?;
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
-    Ok(kube::Client::try_from(cfg)?)
-}
-
 /// Link counters the fleet writes.
 #[derive(Debug, Clone, Copy)]
 pub struct Stats {

@@ -158,7 +158,7 @@ async fn main() -> Result<()> {
     let bin = server::binary(None)?;
     let srv = server::Server::start(&bin)?;
     let link = fleet::link_addr(&srv.log())?;
-    let client = fleet::client(&srv.data_dir()).await?;
+    let client = srv.client().await?;
     let nodes: Api<Node> = Api::all(client.clone());
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     println!(

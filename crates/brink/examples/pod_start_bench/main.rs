@@ -109,7 +109,7 @@ async fn main() -> Result<()> {
         registry.push_with(&bin, &guests.join("hello_http.wasm"), "hello-http:1", None)?;
 
     let srv = server::Server::start_with(&bin, &[])?;
-    let client = watch::client(&srv).await?;
+    let client = srv.client().await?;
     let conf_dir_flag = conf_dir.display().to_string();
     let mut agent = watch::spawn_agent(
         &bin,

@@ -146,7 +146,7 @@ async fn main() -> Result<()> {
     let registry = Registry::start()?;
     let image = push(&bin, &registry, &hello_http, "hello-http:1")?;
     let srv = server::Server::start_with(&bin, &["--node-cidr-mask-size", "21"])?;
-    let client = watch::client(&srv).await?;
+    let client = srv.client().await?;
     let mut agent = watch::spawn_agent(&bin, &srv, "bench-wasm", &[])?;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());

@@ -90,13 +90,6 @@ pub async fn wait_all(
     }
 }
 
-/// An admin client of the benchmark server.
-pub async fn client(srv: &super::server::Server) -> Result<kube::Client> {
-    let kubeconfig = kube::config::Kubeconfig::read_from(srv.data_dir().join("admin.kubeconfig"))?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
-    Ok(kube::Client::try_from(config)?)
-}
-
 /// `brink agent` joined to `srv` as `node`, with `extra` flags; its log in
 /// the server's folder (`agent.log`).
 pub fn spawn_agent(

@@ -298,6 +298,13 @@ impl Kubectl {
         r.stderr
     }
 
+    /// `kubectl get events` about the objects named `name` (a table).
+    #[track_caller]
+    pub fn events_of(&self, name: &str) -> String {
+        let selector = format!("involvedObject.name={name}");
+        self.ok(&["get", "events", "--field-selector", &selector])
+    }
+
     /// Writes `content` to a file in the work dir and returns its path.
     pub fn file(&self, name: &str, content: &str) -> String {
         let p = self.workdir.join(name);

@@ -124,7 +124,6 @@ pub async fn run(cfg: AgentConfig, shutdown: CancellationToken) -> Result<(), Ag
     ));
     let mut status_cfg = NodeStatusConfig::new(cfg.node_name.clone(), cfg.data_dir.clone());
     status_cfg.extra_labels = cfg.labels.clone();
-    status_cfg.handlers = cfg.runtime.handlers();
     status_cfg.brink_version = cfg.brink_version.clone();
     status_cfg.addresses = vec![("InternalIP".into(), host_ip.clone())];
     status_cfg.simulated = cfg.simulated;

@@ -158,7 +158,7 @@ where
 }
 
 /// The tasks that never end by themselves (they wait once done).
-fn unreachable_end() -> Result<(i32, Option<String>), RelayError> {
+pub(super) fn unreachable_end() -> Result<(i32, Option<String>), RelayError> {
     Err(RelayError::Forward("exec relay ended early".into()))
 }
 

@@ -29,7 +29,8 @@ use wsframe::handshake::{self, HandshakeError};
 
 use super::RelayError;
 use super::exec::{
-    AFTER_STATUS, ExecStreams, HubChunks, exit_of_status, resize_json, write_chunks,
+    AFTER_STATUS, ExecStreams, HubChunks, exit_of_status, resize_json, unreachable_end,
+    write_chunks,
 };
 
 /// The remote command protocols offered, preferred first (what the
@@ -296,11 +297,11 @@ impl SpdyExec {
             r = reader.run(early, to_hub) => r,
             r = to_runtime(from_hub, ids, flow, data_tx) => match r {
                 Err(e) => Err(e),
-                Ok(()) => Err(RelayError::Forward("exec relay ended early".into())),
+                Ok(()) => unreachable_end(),
             },
             r = write_runtime(&mut write, data_rx, ctl_rx) => match r {
                 Err(e) => Err(RelayError::Connect(e.into())),
-                Ok(()) => Err(RelayError::Forward("exec relay ended early".into())),
+                Ok(()) => unreachable_end(),
             },
         };
         let mut bye = BytesMut::new();
